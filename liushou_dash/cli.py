@@ -1,0 +1,126 @@
+"""`python -m liushou_dash ...`: the stable command line of DESIGN.md."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .db import database_url, init_db, make_engine
+
+EXIT_STORED, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _engine(args):
+    return make_engine(database_url(args.db))
+
+
+def cmd_init_db(args) -> int:
+    init_db(_engine(args))
+    print(f"数据库已就绪：{database_url(args.db)}")
+    return 0
+
+
+def cmd_seed_demo(args) -> int:
+    from .demo import seed_demo
+    engine = _engine(args)
+    init_db(engine)
+    summary = seed_demo(engine, months=args.months, scale=args.scale)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_load_master(args) -> int:
+    from .masterdata import MasterDataError, load_master
+    engine = _engine(args)
+    init_db(engine)
+    try:
+        counts = load_master(engine, Path(args.source))
+    except MasterDataError as exc:
+        print("主数据未导入，问题如下：", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"已导入乡镇 {counts['townships']} 个、村(居) {counts['villages']} 个、"
+          f"学校 {counts['schools']} 所")
+    return 0
+
+
+def cmd_template(args) -> int:
+    from .template import build_template
+    data = build_template(_engine(args), args.township, args.period)
+    Path(args.output).write_bytes(data)
+    print(f"模板已生成：{args.output}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from .ingest import ingest_file
+    path = Path(args.file)
+    data = path.read_bytes() if path.is_file() else b""
+    report = ingest_file(_engine(args), data, path.name, args.township, args.period,
+                         username=args.user, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        verdict = "可以入库（试运行，未保存）" if args.dry_run and report.accepted else (
+            f"已入库，提交编号 {report.submission_id}" if report.accepted else "未入库")
+        print(verdict)
+        for item in report.errors + report.warnings:
+            print(f"  {item.message}")
+    return EXIT_STORED if report.accepted else EXIT_REFUSED
+
+
+def cmd_export(args) -> int:
+    from .export import export_table
+    data = export_table(_engine(args), args.period_from, args.period_to,
+                        townships=args.township or None, level=args.level, fmt=args.format)
+    Path(args.output).write_bytes(data)
+    print(f"已导出：{args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m liushou_dash",
+                                     description="留守儿童关爱工作监测平台 命令行")
+    parser.add_argument("--db", help="数据库地址（默认 LIUSHOU_DATABASE_URL 或 data/liushou.db）")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, func, help):
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        p.set_defaults(func=func)
+        return p
+
+    command("init-db", cmd_init_db, "创建或升级数据库结构")
+    p = command("seed-demo", cmd_seed_demo, "生成示例数据")
+    p.add_argument("--months", type=int, default=24)
+    p.add_argument("--scale", choices=("county", "city", "province"), default="county")
+    p = command("load-master", cmd_load_master, "导入乡镇、村(居)、学校主数据")
+    p.add_argument("source")
+    p = command("template", cmd_template, "生成乡镇月报模板")
+    p.add_argument("--township", required=True)
+    p.add_argument("--period", required=True)
+    p.add_argument("-o", "--output", required=True)
+    p = command("ingest", cmd_ingest, "校验并导入乡镇月报")
+    p.add_argument("file")
+    p.add_argument("--township", required=True)
+    p.add_argument("--period", required=True)
+    p.add_argument("--user")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p = command("export", cmd_export, "导出数据表")
+    p.add_argument("--from", dest="period_from", required=True)
+    p.add_argument("--to", dest="period_to", required=True)
+    p.add_argument("--township", action="append")
+    p.add_argument("--level", choices=("township", "school"), default="township")
+    p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    p.add_argument("-o", "--output", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not hasattr(args, "db"):
+        args.db = None
+    return args.func(args)

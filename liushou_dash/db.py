@@ -1,0 +1,71 @@
+"""Engine and session factory. SQLite (WAL) by default, PostgreSQL through the URL."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'liushou.db'}"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(url: str | None = None) -> str:
+    return url or os.environ.get("LIUSHOU_DATABASE_URL") or DEFAULT_URL
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    # WAL lets dashboards read while a township uploads; the busy timeout makes concurrent
+    # writers wait their turn instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str | None = None) -> Engine:
+    """One engine per URL per process, shared by every Streamlit session."""
+    return make_engine(url)
+
+
+def session_maker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine):
+    """One write = one transaction: commits on success, rolls everything back on any error."""
+    with session_maker(engine).begin() as session:
+        yield session
+
+
+def init_db(engine: Engine) -> None:
+    """Create the schema or migrate it to the newest revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

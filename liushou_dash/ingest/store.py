@@ -1,0 +1,80 @@
+"""Store one accepted return as a new submission, inside the caller's transaction."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+from sqlalchemy import insert, literal, select
+from sqlalchemy.orm import Session
+
+from .. import audit, catalog
+from ..models import FundingEntry, Home, SchoolReturn, Submission
+
+MODELS = {"schools": SchoolReturn, "homes": Home, "funding": FundingEntry}
+
+
+def current_submission(session: Session, township_code: str, period: str) -> Submission | None:
+    return session.scalars(select(Submission).where(
+        Submission.township_code == township_code, Submission.period == period,
+        Submission.is_current.is_(True))).first()
+
+
+def _records(sheet_key: str, frame: pd.DataFrame, submission: Submission) -> list[dict]:
+    keys = [f.key for f in catalog.SHEETS_BY_KEY[sheet_key].fields]
+    records = frame[keys].astype(object).where(frame[keys].notna(), None).to_dict("records")
+    extra = {"submission_id": submission.id, "township_code": submission.township_code}
+    if sheet_key == "schools":
+        extra["period"] = submission.period
+    for record in records:
+        record.update(extra)
+        if sheet_key == "funding":
+            record["year"] = record["date"].year
+    return records
+
+
+def _copy_rows(session: Session, model, source_id: int, target_id: int) -> None:
+    columns = [c.name for c in model.__table__.columns if c.name not in ("id", "submission_id")]
+    table = model.__table__
+    session.execute(insert(table).from_select(
+        ["submission_id", *columns],
+        select(literal(target_id), *[table.c[c] for c in columns])
+        .where(table.c.submission_id == source_id)))
+
+
+def store_submission(session: Session, *, township_code: str, period: str,
+                     frames: dict[str, pd.DataFrame], username: str | None = None,
+                     file_name: str = "", sha256: str = "", warnings: list[dict] = (),
+                     submitted_at: dt.datetime | None = None) -> Submission:
+    """Add a submission carrying `frames` (sheet key -> typed frame with catalogue keys).
+
+    Sheets the file did not carry are copied from the submission it supersedes, which stays
+    in the database, no longer current, so the county can roll back to it."""
+    previous = current_submission(session, township_code, period)
+    if previous is not None:
+        previous.is_current = False
+        session.flush()
+
+    def has(sheet_key: str) -> bool:
+        return sheet_key in frames or bool(previous and getattr(previous, f"has_{sheet_key}"))
+
+    submission = Submission(
+        township_code=township_code, period=period, username=username,
+        submitted_at=submitted_at or dt.datetime.now(), file_name=file_name, file_sha256=sha256,
+        has_schools=has("schools"), has_homes=has("homes"), has_funding=has("funding"),
+        carried=",".join(k for k in MODELS if k in frames),
+        warnings=json.dumps(list(warnings), ensure_ascii=False),
+        is_current=True, previous_id=previous.id if previous else None)
+    session.add(submission)
+    session.flush()
+    for sheet_key, model in MODELS.items():
+        if sheet_key in frames:
+            records = _records(sheet_key, frames[sheet_key], submission)
+            if records:
+                session.execute(insert(model), records)
+        elif previous is not None and getattr(previous, f"has_{sheet_key}"):
+            _copy_rows(session, model, previous.id, submission.id)
+    audit.record(session, username, "submit", "submission", f"{township_code}/{period}",
+                 before_id=previous.id if previous else None, after_id=submission.id,
+                 file_name=file_name, sha256=sha256, carried=submission.carried)
+    return submission
