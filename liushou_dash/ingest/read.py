@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from python_calamine import CalamineWorkbook
 
@@ -33,6 +33,7 @@ class Unreadable(Exception):
 class RawSheet:
     name: str
     rows: list[list]
+    merged: list = field(default_factory=list)  # ((row0, col0), (row1, col1)), 0-based
 
 
 def _check_zip(data: bytes) -> None:
@@ -70,7 +71,8 @@ def _read_spreadsheet(data: bytes) -> list[RawSheet]:
         sheets = []
         for name in workbook.sheet_names:
             sheet = workbook.get_sheet_by_name(name)
-            sheets.append(RawSheet(name, sheet.to_python(skip_empty_area=False)))
+            sheets.append(RawSheet(name, sheet.to_python(skip_empty_area=False),
+                                   sheet.merged_cell_ranges or []))
         return sheets
     except Exception as exc:  # calamine raises its own error types for every broken file
         raise Unreadable(f"表格无法读取，请用Excel或WPS另存为 .xlsx 后重试（{type(exc).__name__}）") from None

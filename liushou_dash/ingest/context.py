@@ -1,0 +1,120 @@
+"""What the validator must know about the township, the period and the uploader."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import (APPROVED, County, Home, School, SchoolReturn, Submission, Township, User,
+                      Village)
+from .issues import Issue, issue
+from .store import current_submission
+
+PERIOD_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+SUBMITTING_ROLES = ("clerk", "staff", "admin")
+
+
+def parse_period(period: str) -> tuple[int, int] | None:
+    match = PERIOD_RE.fullmatch(period or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def period_end(period: str) -> dt.date:
+    year, month = parse_period(period)
+    first_of_next = dt.date(year + month // 12, month % 12 + 1, 1)
+    return first_of_next - dt.timedelta(days=1)
+
+
+def previous_period(period: str) -> str:
+    year, month = parse_period(period)
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+@dataclass
+class Context:
+    township_code: str
+    period: str
+    township_name: str = ""
+    period_issue: Issue | None = None
+    township_known: bool = False
+    schools: pd.DataFrame = field(default_factory=pd.DataFrame)   # code, name, township_code
+    villages: set[str] = field(default_factory=set)               # codes of this township
+    county_boundary: dict | None = None                           # GeoJSON geometry
+    other_home_codes: dict[str, str] = field(default_factory=dict)  # code -> its township
+    last_month_left_behind: dict[str, int] = field(default_factory=dict)
+    locked: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return self.township_known and self.period_issue is None
+
+    @property
+    def year(self) -> int:
+        return parse_period(self.period)[0]
+
+
+def _check_period(period: str, today: dt.date) -> Issue | None:
+    parsed = parse_period(period)
+    if parsed is None:
+        return issue("E14", f"报表月份“{period}”格式错误，应为 YYYY-MM，例如 2026-10")
+    if parsed > (today.year, today.month):
+        return issue("E14", f"报表月份 {period} 晚于当前月份，不能提前报送")
+    return None
+
+
+def load_context(session: Session, township_code: str, period: str, today: dt.date) -> Context:
+    context = Context(township_code, period, period_issue=_check_period(period, today))
+    township = session.get(Township, township_code)
+    if township is None:
+        return context
+    context.township_known = True
+    context.township_name = township.name
+    county = session.get(County, township.county_code)
+    if county is not None and county.boundary:
+        context.county_boundary = json.loads(county.boundary)
+    context.schools = pd.read_sql(
+        select(School.code, School.name, School.township_code), session.connection())
+    context.villages = set(session.scalars(
+        select(Village.code).where(Village.township_code == township_code)))
+    if context.period_issue is not None:
+        return context
+    current = current_submission(session, township_code, period)
+    context.locked = current is not None and current.status == APPROVED
+    others = session.execute(
+        select(Home.home_code, Home.township_code).join(
+            Submission, Submission.id == Home.submission_id)
+        .where(Submission.is_current.is_(True), Home.township_code != township_code))
+    context.other_home_codes = dict(others.all())
+    last = session.execute(
+        select(SchoolReturn.school_code, SchoolReturn.left_behind).join(
+            Submission, Submission.id == SchoolReturn.submission_id)
+        .where(Submission.is_current.is_(True), Submission.township_code == township_code,
+               Submission.period == previous_period(period)))
+    context.last_month_left_behind = dict(last.all())
+    return context
+
+
+def check_access(session: Session, context: Context, username: str | None) -> list[Issue]:
+    """Period (E14), township (E03), the uploader's right (E15) and the month's lock (E15)."""
+    found = [context.period_issue] if context.period_issue else []
+    if not context.township_known:
+        found.append(issue("E03", f"乡镇代码“{context.township_code}”不存在"))
+        return found
+    if username is not None:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None or not user.active:
+            found.append(issue("E15", f"用户“{username}”不存在或已停用，不能报送"))
+        elif user.role not in SUBMITTING_ROLES:
+            found.append(issue("E15", f"用户“{username}”的角色不能报送数据"))
+        elif user.role == "clerk" and user.township_code != context.township_code:
+            found.append(issue("E15", f"用户“{username}”只能报送本乡镇数据，"
+                                      f"不能为{context.township_name}报送"))
+    if context.locked:
+        found.append(issue("E15", f"{context.township_name} {context.period} 的数据已审核锁定，"
+                                  "如需修改请联系县级审核人员解锁"))
+    return found

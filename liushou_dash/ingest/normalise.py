@@ -1,0 +1,175 @@
+"""Turn raw cell values into typed columns, one vectorised normaliser per field kind.
+
+Tolerated as clerks send them: numbers stored as text, full-width digits, thousands
+separators, '—' '-' '/' '无' for zero, blank count cells (read as 0, warning W01), dates as
+Excel dates, serial numbers or text (2026-3-5, 2026/3/5, 2026年3月5日, 20260305).
+Refused: E05 (not a whole number >= 0 / not an amount >= 0), E12 (not an allowed value),
+E13 (a date that cannot be read).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from .. import catalog
+from .issues import Issue, issue
+from .parse import ParsedSheet, norm_series
+
+ZERO_TOKENS = {"-", "--", "---", "—", "——", "–", "―", "/", "//", "\\", "无", "空", "〇"}
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_NUMBER_NOISE = r"[,¥￥元]"
+
+
+def _types(raw: pd.Series) -> pd.Series:
+    return raw.map(type)
+
+
+def _blank(raw: pd.Series) -> pd.Series:
+    return raw.isna() | norm_series(raw.fillna("")).eq("")
+
+
+def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(float values with NaN where unreadable, mask of cells that are not numbers)."""
+    kinds = _types(raw)
+    numeric = kinds.isin((int, float))
+    text = norm_series(raw.where(~numeric, "").fillna("")).str.replace(_NUMBER_NOISE, "",
+                                                                      regex=True)
+    parsed = pd.to_numeric(text.where(~text.isin(ZERO_TOKENS), "0"), errors="coerce")
+    values = pd.to_numeric(raw.where(numeric), errors="coerce").fillna(parsed)
+    unreadable = values.isna() | kinds.eq(bool)
+    return values.where(~unreadable), unreadable
+
+
+def _cells(parsed: ParsedSheet, key: str, mask: pd.Series, code: str, message: str,
+           sheet_label: str, label: str) -> list[Issue]:
+    rows = parsed.excel_rows[mask]
+    values = parsed.frame.loc[mask, key]
+    return [issue(code, message.format(value=v), sheet_label, int(r), label, parsed.letters[key])
+            for r, v in zip(rows, values)]
+
+
+class _Column:
+    """One column of one sheet being normalised; collects its issues."""
+
+    def __init__(self, parsed: ParsedSheet, f: catalog.Field):
+        self.parsed, self.field = parsed, f
+        self.raw = parsed.frame[f.key]
+        self.blank = _blank(self.raw)
+        self.issues: list[Issue] = []
+        self.blank_read_as_default = pd.Series(False, index=self.raw.index)
+
+    def flag(self, mask: pd.Series, code: str, message: str) -> None:
+        if mask.any():
+            self.issues += _cells(self.parsed, self.field.key, mask, code, message,
+                                  self.parsed.sheet.label, self.field.label)
+
+    def count(self) -> pd.Series:
+        values, unreadable = _numbers(self.raw)
+        bad = ~self.blank & (unreadable | (values < 0) | (values % 1 != 0))
+        self.flag(bad, "E05", "“{value}”不是大于等于0的整数")
+        self.blank_read_as_default = self.blank
+        return values.where(~self.blank & ~bad, 0).astype("int64")
+
+    def number(self) -> pd.Series:
+        values, unreadable = _numbers(self.raw)
+        bad = ~self.blank & (unreadable | (values < 0))
+        self.flag(bad, "E05", "“{value}”不是大于等于0的数")
+        if self.field.required:
+            self.blank_read_as_default = self.blank
+            return values.where(~self.blank & ~bad, 0.0)
+        return values.where(~self.blank & ~bad)
+
+    def money(self) -> pd.Series:
+        values, unreadable = _numbers(self.raw)
+        cents = values * 100
+        bad = self.blank | unreadable | (values < 0) | ((cents - cents.round()).abs() > 1e-6)
+        self.flag(bad, "E05", "“{value}”不是大于等于0的金额（最多两位小数）")
+        return values.where(~bad, 0.0).round(2)
+
+    def code(self) -> pd.Series:
+        kinds = _types(self.raw)
+        as_int = pd.to_numeric(self.raw.where(kinds.eq(float) | kinds.eq(int)), errors="coerce")
+        whole = as_int.notna() & (as_int % 1 == 0)
+        text = norm_series(self.raw.fillna(""), upper=False).str.lstrip("'").str.replace(
+            r"\.0$", "", regex=True)
+        text = text.where(~whole, as_int.where(whole, 0).astype("int64").astype(str))
+        return text.where(~self.blank, None)
+
+    def text(self) -> pd.Series:
+        return self.raw.astype(str).str.strip().where(~self.blank, None)
+
+    def _choice(self, blank_default: str | None) -> pd.Series:
+        f = self.field
+        lookup = {norm_series(pd.Series([c])).iloc[0]: c for c in f.choices}
+        lookup.update({norm_series(pd.Series([a])).iloc[0]: v for a, v in f.choice_aliases})
+        values = norm_series(self.raw.fillna("")).map(lookup)
+        bad = ~self.blank & values.isna()
+        allowed = "、".join(f.choices)
+        self.flag(bad, "E12", f"“{{value}}”不是可选值（可选：{allowed}）")
+        if blank_default is None:
+            self.flag(self.blank, "E12", f"不能为空（可选：{allowed}）")
+        else:
+            self.blank_read_as_default = self.blank
+            values = values.where(~self.blank, blank_default)
+        return values
+
+    def enum(self) -> pd.Series:
+        return self._choice(blank_default=None)
+
+    def bool(self) -> pd.Series:
+        return self._choice(blank_default=catalog.NO).eq(catalog.YES)
+
+    def date(self) -> pd.Series:
+        kinds = _types(self.raw)
+        native = kinds.isin((dt.date, dt.datetime, pd.Timestamp))
+        serial = pd.to_numeric(self.raw.where(kinds.isin((int, float))), errors="coerce")
+        text = norm_series(self.raw.where(~native & serial.isna(), "").fillna(""))
+        text = (text.str.replace(r"[年月./]", "-", regex=True).str.replace("日", "")
+                .str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True))
+        values = pd.to_datetime(text.where(text.ne("")), format="%Y-%m-%d", errors="coerce")
+        values = values.fillna(pd.to_datetime(self.raw.where(native), errors="coerce"))
+        in_range = serial.between(20000, 80000)
+        values = values.fillna(EXCEL_EPOCH + pd.to_timedelta(serial.where(in_range), unit="D"))
+        bad = ~self.blank & values.isna()
+        self.flag(bad, "E13", "日期“{value}”无法识别，请填写如 2026-10-15")
+        if self.field.required:
+            self.flag(self.blank, "E13", "日期不能为空")
+        return values.dt.date.where(values.notna(), None)
+
+
+def _blank_warnings(parsed: ParsedSheet, columns: list[_Column]) -> list[Issue]:
+    """One W01 per row, naming the blank cells that were read as 0 (or 否)."""
+    blank = pd.DataFrame({c.field.label: c.blank_read_as_default for c in columns})
+    found = []
+    for i in np.flatnonzero(blank.any(axis=1).to_numpy()):
+        labels = [label for label, is_blank in blank.iloc[i].items() if is_blank]
+        first = next(c for c in columns if c.field.label == labels[0])
+        found.append(issue("W01", f"{'、'.join(labels)} 为空，已按0（或“否”）计",
+                           parsed.sheet.label, int(parsed.excel_rows.iloc[i]), labels[0],
+                           parsed.letters[first.field.key]))
+    return found
+
+
+def normalise_sheet(parsed: ParsedSheet) -> tuple[pd.DataFrame, list[Issue]]:
+    typed: dict[str, pd.Series] = {}
+    columns: list[_Column] = []
+    for f in parsed.sheet.fields:
+        if f.key not in parsed.frame:
+            typed[f.key] = pd.Series([None] * len(parsed.frame), index=parsed.frame.index,
+                                     dtype=object)
+            continue
+        column = _Column(parsed, f)
+        typed[f.key] = getattr(column, f.kind)()
+        columns.append(column)
+    found = [i for c in columns for i in c.issues]
+    return pd.DataFrame(typed, index=parsed.frame.index), found + _blank_warnings(parsed, columns)
+
+
+def normalise(parsed: dict[str, ParsedSheet]) -> tuple[dict[str, pd.DataFrame], list[Issue]]:
+    frames, found = {}, []
+    for key, one in parsed.items():
+        frames[key], issues_of_sheet = normalise_sheet(one)
+        found += issues_of_sheet
+    return frames, found
