@@ -140,7 +140,7 @@ FUNDING_CATEGORIES = ("困难救助", "之家建设运行", "亲情沟通", "心
 
 FUNDING = Sheet(
     key="funding", label="资金", aliases=("资金台账", "资金明细", "经费", "专项资金"),
-    id_key="amount",
+    id_key="kind",
     fields=(
         Field("date", "日期", DATE, aliases=("时间", "发生日期"), width=12),
         Field("kind", "类型", ENUM, choices=FUNDING_KINDS,

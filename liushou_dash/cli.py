@@ -48,7 +48,11 @@ def cmd_load_master(args) -> int:
 
 def cmd_template(args) -> int:
     from .template import build_template
-    data = build_template(_engine(args), args.township, args.period)
+    try:
+        data = build_template(_engine(args), args.township, args.period)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     Path(args.output).write_bytes(data)
     print(f"模板已生成：{args.output}")
     return 0

@@ -72,7 +72,9 @@ def _township(session: Session, code: str) -> Township:
 def _deadline(session: Session, period: str) -> dt.date:
     """The due date: a configurable day (default the 5th) of the month after the period."""
     setting = session.get(Setting, DEADLINE_SETTING)
-    day = int(setting.value) if setting and setting.value.strip().isdigit() else DEFAULT_DEADLINE_DAY
+    day = DEFAULT_DEADLINE_DAY
+    if setting is not None and setting.value.strip().isdigit():
+        day = int(setting.value)
     return period_end(period) + dt.timedelta(days=min(max(day, 1), 28))
 
 

@@ -1,16 +1,30 @@
 import os
+import shutil
 
 import pytest
 
 from tests.fixtures import county_engine
+from liushou_dash.db import make_engine
 
 PG_URL = os.environ.get("LIUSHOU_TEST_PG_URL")
 
 
+@pytest.fixture(scope="session")
+def county_db_file(tmp_path_factory):
+    """The demo county's master data migrated once; each test gets its own copy."""
+    path = tmp_path_factory.mktemp("county") / "county.db"
+    county_engine(f"sqlite:///{path}").dispose()
+    return path
+
+
 @pytest.fixture
-def engine(tmp_path):
-    """A SQLite database with the demo county's master data."""
-    return county_engine(f"sqlite:///{tmp_path / 'test.db'}")
+def engine(tmp_path, county_db_file):
+    """A SQLite database with the demo county's master data and no returns."""
+    path = tmp_path / "test.db"
+    shutil.copy(county_db_file, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -23,8 +37,6 @@ def pg_engine():
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def any_engine(request, tmp_path):
+def any_engine(request):
     """The same test on SQLite and, when LIUSHOU_TEST_PG_URL is set, on PostgreSQL."""
-    if request.param == "sqlite":
-        return county_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    return request.getfixturevalue("pg_engine")
+    return request.getfixturevalue("engine" if request.param == "sqlite" else "pg_engine")

@@ -85,7 +85,8 @@ def ingest_file(engine: Engine, data: bytes, file_name: str, township_code: str,
             report.totals = _totals(frames)
             if any(i.is_error for i in found) or not frames:
                 if not frames and not any(i.is_error for i in found):
-                    found.append(issue("E02", "文件中没有找到学校月报、留守儿童之家或资金工作表"))
+                    found.append(issue("E02", "文件中没有找到已填写数据的学校月报、留守儿童之家"
+                                              "或资金工作表"))
                 raise Refused(_refuse(report, found))
             report.warnings = cap(found)
             report.accepted = True

@@ -27,14 +27,14 @@ def _types(raw: pd.Series) -> pd.Series:
 
 
 def _blank(raw: pd.Series) -> pd.Series:
-    return raw.isna() | norm_series(raw.fillna("")).eq("")
+    return raw.isna() | norm_series(raw).eq("")
 
 
 def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(float values with NaN where unreadable, mask of cells that are not numbers)."""
     kinds = _types(raw)
     numeric = kinds.isin((int, float))
-    text = norm_series(raw.where(~numeric, "").fillna("")).str.replace(_NUMBER_NOISE, "",
+    text = norm_series(raw.where(~numeric, "")).str.replace(_NUMBER_NOISE, "",
                                                                       regex=True)
     parsed = pd.to_numeric(text.where(~text.isin(ZERO_TOKENS), "0"), errors="coerce")
     values = pd.to_numeric(raw.where(numeric), errors="coerce").fillna(parsed)
@@ -92,7 +92,7 @@ class _Column:
         kinds = _types(self.raw)
         as_int = pd.to_numeric(self.raw.where(kinds.eq(float) | kinds.eq(int)), errors="coerce")
         whole = as_int.notna() & (as_int % 1 == 0)
-        text = norm_series(self.raw.fillna(""), upper=False).str.lstrip("'").str.replace(
+        text = norm_series(self.raw, upper=False).str.lstrip("'").str.replace(
             r"\.0$", "", regex=True)
         text = text.where(~whole, as_int.where(whole, 0).astype("int64").astype(str))
         return text.where(~self.blank, None)
@@ -104,7 +104,7 @@ class _Column:
         f = self.field
         lookup = {norm_series(pd.Series([c])).iloc[0]: c for c in f.choices}
         lookup.update({norm_series(pd.Series([a])).iloc[0]: v for a, v in f.choice_aliases})
-        values = norm_series(self.raw.fillna("")).map(lookup)
+        values = norm_series(self.raw).map(lookup)
         bad = ~self.blank & values.isna()
         allowed = "、".join(f.choices)
         self.flag(bad, "E12", f"“{{value}}”不是可选值（可选：{allowed}）")
@@ -125,7 +125,7 @@ class _Column:
         kinds = _types(self.raw)
         native = kinds.isin((dt.date, dt.datetime, pd.Timestamp))
         serial = pd.to_numeric(self.raw.where(kinds.isin((int, float))), errors="coerce")
-        text = norm_series(self.raw.where(~native & serial.isna(), "").fillna(""))
+        text = norm_series(self.raw.where(~native & serial.isna(), ""))
         text = (text.str.replace(r"[年月./]", "-", regex=True).str.replace("日", "")
                 .str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True))
         values = pd.to_datetime(text.where(text.ne("")), format="%Y-%m-%d", errors="coerce")

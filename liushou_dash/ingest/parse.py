@@ -33,7 +33,7 @@ def norm_text(value) -> str:
 
 def norm_series(values: pd.Series, upper: bool = True) -> pd.Series:
     """norm_text over a whole column at once (codes keep their case: upper=False)."""
-    text = (values.fillna("").astype(str).str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    text = (values.where(values.notna(), "").astype(str).str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
             .str.replace("*", "", regex=False))
     return text.str.upper() if upper else text
 
@@ -124,7 +124,9 @@ def _is_junk(frame: pd.DataFrame, all_cells: pd.DataFrame, sheet: catalog.Sheet)
     marked = text.apply(lambda col: col.str.startswith(_MARKERS)).any(axis=1)
     ident = norm_series(frame[sheet.id_key]) if sheet.id_key in frame else pd.Series(
         "", index=frame.index)
-    looks_like_id = ident.str.contains(r"\d") if sheet.key != "funding" else ident.ne("")
+    looks_like_id = ident.ne("") & ~ident.str.startswith(_MARKERS)
+    if sheet.field(sheet.id_key).kind == catalog.CODE:
+        looks_like_id &= ident.str.contains(r"\d")
     note = (filled.sum(axis=1) == 1) & text.apply(
         lambda col: col.str.contains(r"[\u4e00-\u9fff]{6,}")).any(axis=1) & ~looks_like_id
     # A pre-filled school row without a single number was not filled in: it is reported
@@ -184,6 +186,9 @@ def parse_sheets(raw_sheets: list[RawSheet]) -> tuple[dict[str, ParsedSheet], li
         problems = _missing_columns(one)
         if problems:
             found += problems
-        elif len(one.frame):  # a sheet with a header and no rows carries nothing
+        elif len(one.frame):
             parsed[key] = one
+        elif key == catalog.SCHOOLS.key:  # a sheet with a header and no rows carries nothing
+            found.append(issue("W05", "没有填写任何学校的数据，本次不更新学校月报",
+                               sheet=catalog.SCHOOLS.label))
     return parsed, found

@@ -96,8 +96,9 @@ def _read_csv(data: bytes) -> list[RawSheet]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    rows = [row for row in csv.reader(io.StringIO(text), dialect)]
-    return [RawSheet("", rows)]
+    rows = list(csv.reader(io.StringIO(text), dialect))
+    width = max((len(row) for row in rows), default=0)
+    return [RawSheet("", [row + [""] * (width - len(row)) for row in rows])]
 
 
 def read_file(data: bytes) -> list[RawSheet]:
