@@ -25,7 +25,11 @@ def cmd_seed_demo(args) -> int:
     from .demo import seed_demo
     engine = _engine(args)
     init_db(engine)
-    summary = seed_demo(engine, months=args.months, scale=args.scale)
+    try:
+        summary = seed_demo(engine, months=args.months, scale=args.scale)
+    except ValueError as exc:  # the database already holds returns, or a bad scale
+        print(exc, file=sys.stderr)
+        return 0 if args.if_empty else EXIT_REFUSED
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 
@@ -100,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("seed-demo", cmd_seed_demo, "生成示例数据")
     p.add_argument("--months", type=int, default=24)
     p.add_argument("--scale", choices=("county", "city", "province"), default="county")
+    p.add_argument("--if-empty", action="store_true", help="数据库已有数据时跳过（make run 使用）")
     p = command("load-master", cmd_load_master, "导入乡镇、村(居)、学校主数据")
     p.add_argument("source")
     p = command("template", cmd_template, "生成乡镇月报模板")
