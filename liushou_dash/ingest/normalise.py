@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import catalog
 from .issues import Issue, issue
-from .parse import ParsedSheet, norm_series
+from .parse import ParsedSheet, is_empty, norm_series
 
 ZERO_TOKENS = {"-", "--", "---", "—", "——", "–", "―", "/", "//", "\\", "无", "空", "〇"}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -26,20 +26,21 @@ def _types(raw: pd.Series) -> pd.Series:
     return raw.map(type)
 
 
-def _blank(raw: pd.Series) -> pd.Series:
-    return raw.isna() | norm_series(raw).eq("")
-
-
 def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(float values with NaN where unreadable, mask of cells that are not numbers)."""
+    """(float values with NaN where unreadable, mask of cells that are not numbers).
+
+    Cells the spreadsheet already holds as numbers pass straight through; only the others
+    (text, full-width digits, dashes) are normalised, so a clean sheet costs little."""
     kinds = _types(raw)
     numeric = kinds.isin((int, float))
-    text = norm_series(raw.where(~numeric, "")).str.replace(_NUMBER_NOISE, "",
-                                                                      regex=True)
-    parsed = pd.to_numeric(text.where(~text.isin(ZERO_TOKENS), "0"), errors="coerce")
-    values = pd.to_numeric(raw.where(numeric), errors="coerce").fillna(parsed)
-    unreadable = values.isna() | kinds.eq(bool)
-    return values.where(~unreadable), unreadable
+    values = pd.Series(np.nan, index=raw.index)
+    values[numeric] = raw[numeric].astype(float)
+    other = raw[~numeric & ~kinds.eq(bool)]
+    if len(other):
+        text = norm_series(other).str.replace(_NUMBER_NOISE, "", regex=True)
+        values[other.index] = pd.to_numeric(text.where(~text.isin(ZERO_TOKENS), "0"),
+                                            errors="coerce")
+    return values, values.isna()
 
 
 def _cells(parsed: ParsedSheet, key: str, mask: pd.Series, code: str, message: str,
@@ -56,7 +57,7 @@ class _Column:
     def __init__(self, parsed: ParsedSheet, f: catalog.Field):
         self.parsed, self.field = parsed, f
         self.raw = parsed.frame[f.key]
-        self.blank = _blank(self.raw)
+        self.blank = is_empty(self.raw)
         self.issues: list[Issue] = []
         self.blank_read_as_default = pd.Series(False, index=self.raw.index)
 

@@ -116,24 +116,43 @@ def find_header(raw: RawSheet, sheet: catalog.Sheet) -> tuple[int, dict[str, int
     return best[1], best[2]
 
 
+def is_empty(cells: pd.Series) -> pd.Series:
+    """Empty cells, judged without normalising every cell (that is the slow part)."""
+    empty = cells.isna() | cells.eq("")
+    rest = cells[~empty]
+    text = rest[rest.map(type).eq(str)]
+    if len(text):  # a cell of spaces or line breaks only is empty too
+        empty[text.index] = norm_series(text).eq("")
+    return empty
+
+
+def _looks_like_id(ident: pd.Series, sheet: catalog.Sheet) -> pd.Series:
+    text = norm_series(ident)
+    looks = text.ne("") & ~text.str.startswith(_MARKERS).astype(bool)
+    if sheet.field(sheet.id_key).kind == catalog.CODE:
+        looks &= text.str.contains(r"\d").astype(bool)
+    return looks
+
+
 def _is_junk(frame: pd.DataFrame, all_cells: pd.DataFrame, sheet: catalog.Sheet) -> pd.Series:
     """Blank rows, 合计 rows, signature rows and one-cell notes are not data."""
-    text = all_cells.apply(norm_series)
-    filled = text.ne("")
-    blank = ~frame.apply(norm_series).ne("").any(axis=1)
-    marked = text.apply(lambda col: col.str.startswith(_MARKERS)).any(axis=1)
-    ident = norm_series(frame[sheet.id_key]) if sheet.id_key in frame else pd.Series(
-        "", index=frame.index)
-    looks_like_id = ident.ne("") & ~ident.str.startswith(_MARKERS)
-    if sheet.field(sheet.id_key).kind == catalog.CODE:
-        looks_like_id &= ident.str.contains(r"\d")
-    note = (filled.sum(axis=1) == 1) & text.apply(
-        lambda col: col.str.contains(r"[\u4e00-\u9fff]{6,}")).any(axis=1) & ~looks_like_id
+    empty = frame.apply(is_empty).astype(bool)
+    junk = empty.all(axis=1)
     # A pre-filled school row without a single number was not filled in: it is reported
     # as a missing school (W05), not stored as zeros.
     counts = [f.key for f in sheet.count_fields if f.key in frame]
-    unfilled = ~frame[counts].apply(norm_series).ne("").any(axis=1) if counts else False
-    return blank | (marked & ~looks_like_id) | note | unfilled
+    if counts:
+        junk |= empty[counts].all(axis=1)
+    # Only rows without a proper id can be 合计, signature or note rows: look at those alone.
+    ident = frame[sheet.id_key] if sheet.id_key in frame else pd.Series("", index=frame.index)
+    suspect = ~junk & ~_looks_like_id(ident, sheet)
+    if suspect.any():
+        text = all_cells[suspect].apply(norm_series)
+        marked = text.apply(lambda col: col.str.startswith(_MARKERS)).any(axis=1)
+        note = text.ne("").sum(axis=1).eq(1) & text.apply(
+            lambda col: col.str.contains(r"[\u4e00-\u9fff]{6,}")).any(axis=1)
+        junk |= (marked | note).reindex(junk.index, fill_value=False).astype(bool)
+    return junk
 
 
 def _parse_one(raw: RawSheet, sheet: catalog.Sheet, header_row: int,
