@@ -514,3 +514,14 @@ def test_empty_school_sheet_is_not_carried_and_says_so(engine):
     assert [w.sheet for w in report.warnings if w.code == "W05"] == ["学校月报"]
     untouched = ingest(engine, workbook({"schools": school_frame(engine).iloc[0:0]}))
     assert codes(untouched) == ["E02"] and "已填写数据" in untouched.errors[0].message
+
+
+def test_headers_with_sub_item_prefix_units_and_synonyms(engine):
+    frame = school_frame(engine)
+    rows, merges = grid(catalog.SCHOOLS, frame)
+    header = rows[0]
+    renamed = {"女": "其中：女", "留守儿童数": "留守儿童数（人）", "在校学生数": "在校学生总数",
+               "男": "男生"}
+    rows[0] = [renamed.get(h, h) for h in header]
+    report = ingest(engine, to_xlsx({"学校月报": (rows, merges)}))
+    assert_stored_exactly(engine, report, frame)

@@ -22,6 +22,7 @@ HEADER_SEARCH_ROWS = 30
 MIN_MATCHED_FIELDS = 3
 _SPACES = re.compile(r"\s+")
 _TRAILING_UNIT = re.compile(r"\([^()]*\)$")
+_SUB_ITEM = re.compile(r"^其中[:,]?")
 _MARKERS = "合计", "小计", "总计", "填表人", "填报人", "审核人", "填报日期", "负责人", "制表", "联系电话"
 
 
@@ -69,6 +70,7 @@ def _field_for(index: dict[str, str], *texts: str) -> str | None:
     for text in texts:
         if not text:
             continue
+        text = _SUB_ITEM.sub("", text)  # "其中：女" names the same column as "女"
         key = index.get(text) or index.get(_TRAILING_UNIT.sub("", text))
         if key:
             return key
