@@ -21,16 +21,17 @@ def current_submission(session: Session, township_code: str, period: str) -> Sub
 
 
 def _records(sheet_key: str, frame: pd.DataFrame, submission: Submission) -> list[dict]:
-    keys = [f.key for f in catalog.SHEETS_BY_KEY[sheet_key].fields]
-    records = frame[keys].astype(object).where(frame[keys].notna(), None).to_dict("records")
-    extra = {"submission_id": submission.id, "township_code": submission.township_code}
+    """Rows as dicts of plain Python values (drivers do not take numpy scalars), built
+    column by column because that is several times faster than row by row."""
+    columns = {f.key: frame[f.key].astype(object).where(frame[f.key].notna(), None).tolist()
+               for f in catalog.SHEETS_BY_KEY[sheet_key].fields}
+    columns["submission_id"] = [submission.id] * len(frame)
+    columns["township_code"] = [submission.township_code] * len(frame)
     if sheet_key == "schools":
-        extra["period"] = submission.period
-    for record in records:
-        record.update(extra)
-        if sheet_key == "funding":
-            record["year"] = record["date"].year
-    return records
+        columns["period"] = [submission.period] * len(frame)
+    if sheet_key == "funding":
+        columns["year"] = [d.year for d in columns["date"]]
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 def _copy_rows(session: Session, model, source_id: int, target_id: int) -> None:
