@@ -173,6 +173,7 @@ class Measure:
     label: str
     unit: str = "个"
     money: bool = False
+    over_time: str = "last"  # a stock "as of" the month; reporting counts add up ("sum")
 
 
 MEASURES = (
@@ -184,9 +185,9 @@ MEASURES = (
     Measure("homes_standardized", "标准化之家数"),
     Measure("allocated", "年度累计下达资金", unit="元", money=True),
     Measure("disbursed", "年度累计支出资金", unit="元", money=True),
-    Measure("expected", "应报单位数", unit="个"),
-    Measure("reported", "已报单位数", unit="个"),
-    Measure("on_time", "按时上报单位数", unit="个"),
+    Measure("expected", "应报单位数", over_time="sum"),
+    Measure("reported", "已报单位数", over_time="sum"),
+    Measure("on_time", "按时上报单位数", over_time="sum"),
 )
 MEASURES_BY_KEY = {m.key: m for m in MEASURES}
 
@@ -200,12 +201,17 @@ class Indicator:
     target: float | None = None
     better: str = "higher"             # "higher", "lower" or "zero" (alert above 0)
     weight: float = 0.0                # weight in the composite score
+    unit: str = "%"                    # "%" for shares; "人" for counts and per-head ratios
     levels: tuple[str, ...] = ("township", "school")
     help: str = field(default="")
 
     @property
     def is_rate(self) -> bool:
         return self.denominator is not None
+
+    @property
+    def is_percent(self) -> bool:
+        return self.is_rate and self.unit == "%"
 
     def formula(self) -> str:
         """The formula in words, shown to users as a tooltip."""
@@ -216,14 +222,16 @@ class Indicator:
 
 
 INDICATORS = (
-    Indicator("left_behind", "留守儿童数", "left_behind", better="lower"),
+    Indicator("left_behind", "留守儿童数", "left_behind", better="lower", unit="人"),
     Indicator("left_behind_rate", "留守率", "left_behind", "students", better="lower"),
     Indicator("both_away_share", "双亲外出占比", "both_parents_away", "left_behind",
               better="lower"),
-    Indicator("guardian_none", "无人监护人数", "guardian_none", target=0, better="zero"),
+    Indicator("guardian_none", "无人监护人数", "guardian_none", target=0, better="zero",
+              unit="人"),
     Indicator("archived_rate", "建档率", "archived", "left_behind", target=1.0, weight=1),
     Indicator("paired_rate", "结对率", "paired", "left_behind", target=1.0, weight=1),
-    Indicator("mentor_load", "人均帮扶", "paired", "mentors", target=3, better="lower"),
+    Indicator("mentor_load", "人均帮扶", "paired", "mentors", target=3, better="lower",
+              unit="人"),
     Indicator("visit_rate", "月走访率", "visited", "paired", target=1.0, weight=1),
     Indicator("contact_rate", "亲情联系率", "parent_contact", "left_behind", target=1.0,
               weight=1),
@@ -243,8 +251,15 @@ INDICATORS = (
 INDICATORS_BY_KEY = {i.key: i for i in INDICATORS}
 
 
+# Identifying columns of every table a user downloads or reads.
+ID_LABELS = {"period": "月份", "township_code": "乡镇代码", "township_name": "乡镇名称",
+             "school_code": "学校代码", "school_name": "学校名称", "school_type": "学校类型"}
+
+
 def label_of(key: str) -> str:
-    """The Chinese label of any school field, measure or indicator key."""
+    """The Chinese label of any id column, school field, measure or indicator key."""
+    if key in ID_LABELS:
+        return ID_LABELS[key]
     for sheet in SHEETS:
         for f in sheet.fields:
             if f.key == key:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -42,10 +41,22 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=8)
+_ENGINES: dict[str, Engine] = {}
+
+
 def engine_for(url: str | None = None) -> Engine:
     """One engine per URL per process, shared by every Streamlit session."""
-    return make_engine(url)
+    url = database_url(url)
+    if url not in _ENGINES:
+        _ENGINES.setdefault(url, make_engine(url))
+    return _ENGINES[url]
+
+
+def dispose_engines() -> None:
+    """Close every shared engine (tests that point the app at another database)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
 
 
 def session_maker(engine: Engine) -> sessionmaker[Session]:

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from . import catalog
-from .db import session_maker, transaction
+from .db import transaction
 from .ingest.issues import issue
 from .ingest.store import store_submission
 from .masterdata import load_master
@@ -690,10 +690,3 @@ def seed_demo(engine: Engine, months: int = 24, scale: str = "county",
                 "schools": int(data.returns["school_code"].nunique()),
                 "periods": len(data.periods), "submissions": len(data.uploads),
                 "school_rows": session.scalar(select(func.count()).select_from(SchoolReturn))}
-
-
-def is_demo(engine: Engine) -> bool:
-    """True when the database was filled by seed_demo (its numbers are 示例数据)."""
-    with session_maker(engine)() as session:
-        setting = session.get(Setting, DEMO_KEY)
-        return setting is not None and setting.value == "1"

@@ -13,7 +13,8 @@ from sqlalchemy import func, select, text
 
 from liushou_dash import catalog
 from liushou_dash.db import session_maker
-from liushou_dash.demo import is_demo, seed_demo
+from liushou_dash.demo import seed_demo
+from liushou_dash.metrics import is_demo
 from liushou_dash.models import (APPROVED, RETURNED, SUBMITTED, SchoolReturn, Setting,
                                  Submission, Township)
 from tests.fixtures import county_engine, fresh_engine

@@ -1,0 +1,178 @@
+"""Tables for download: CSV (UTF-8 with BOM) and XLSX, formula-injection safe.
+
+One frame is built from metrics and written either way, so the command line and the
+download page hand out the same numbers. Columns: the id columns of the level, then the
+catalogue's keys (DESIGN.md "Command line").
+"""
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy.engine import Engine
+
+from . import catalog, metrics
+from .metrics import COUNT, MONEY, PERCENT, RATIO, TEXT
+
+FORMATS = ("csv", "xlsx")
+SHEET_TITLES = {"township": "乡镇月度指标", "school": "学校月度指标"}
+XLSX_NUMBER_FORMATS = {COUNT: "0", PERCENT: "0.0%", RATIO: "0.00", MONEY: "#,##0.00", TEXT: "@"}
+RATE_DECIMALS, MONEY_DECIMALS = 4, 2
+XLSX_MAX_ROWS = 1_048_576  # Excel's limit, header row included
+
+# A spreadsheet treats a cell starting with one of these as a formula (or DDE payload).
+FORMULA_TRIGGER = re.compile(r"^[=+\-@\t\r]")
+
+
+def export_table(engine: Engine, period_from: str, period_to: str,
+                 townships: Iterable[str] | None = None, level: str = "township",
+                 fmt: str = "csv", columns: Iterable[str] | None = None) -> bytes:
+    """The table of `level` ("township" or "school") for the months from `period_from` to
+    `period_to`, as CSV or XLSX bytes. `columns` picks catalogue keys (ids always come)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"不支持的导出格式：{fmt}")
+    flt = metrics.Filter.between(period_from, period_to,
+                                 townships=None if townships is None else tuple(townships))
+    frame = export_frame(engine, flt, level, columns)
+    if fmt == "csv":
+        return to_csv(frame)
+    return to_xlsx(frame, SHEET_TITLES[level])
+
+
+def export_columns(level: str, columns: Iterable[str] | None = None) -> list[str]:
+    available = metrics.value_columns(level)
+    chosen = available if columns is None else tuple(columns)
+    unknown = [key for key in chosen if key not in available]
+    if unknown:
+        raise ValueError(f"{level} 级数据表没有这些列：{', '.join(unknown)}")
+    return [*metrics.ID_COLUMNS[level], *chosen]
+
+
+def export_frame(engine: Engine, flt: metrics.Filter, level: str = "township",
+                 columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """The frame both writers write: one row per org unit and period."""
+    if level not in metrics.LEVELS:
+        raise ValueError(f"导出级别应为 township 或 school：{level}")
+    reader = metrics.township_table if level == "township" else metrics.school_table
+    return reader(engine, flt)[export_columns(level, columns)]
+
+
+# --- Formula-injection safety ------------------------------------------------------------------
+
+def neutralise(text: str) -> str:
+    """Text that a spreadsheet will show, not run: a leading quote disarms formula triggers."""
+    return "'" + text if FORMULA_TRIGGER.match(text) else text
+
+
+def _safe_text(column: pd.Series) -> pd.Series:
+    text = column.astype("string").fillna("")
+    return text.where(~text.str.match(FORMULA_TRIGGER.pattern), "'" + text)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+def _csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text disarmed, money as 2-decimal strings; counts stay integers (<NA> -> empty) and
+    rates stay floats for to_csv's 4-decimal float format."""
+    cells = {}
+    for key in frame.columns:
+        kind = metrics.column_kind(key)
+        if kind == TEXT:
+            cells[key] = _safe_text(frame[key])
+        elif kind == MONEY:
+            cells[key] = frame[key].map(lambda v: "" if pd.isna(v) else f"{v:.{MONEY_DECIMALS}f}")
+        elif kind == COUNT:
+            cells[key] = frame[key].astype("Int64")
+        else:
+            cells[key] = frame[key].astype("float64")
+    return pd.DataFrame(cells, index=frame.index)
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM (so Excel opens Chinese text right), keys as headers."""
+    buffer = io.StringIO()
+    _csv_cells(frame).to_csv(buffer, index=False, float_format=f"%.{RATE_DECIMALS}f",
+                             lineterminator="\r\n")
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+def display_width(text: str) -> int:
+    """Width in Latin characters: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def column_label(key: str) -> str:
+    return catalog.label_of(key)
+
+
+def _column_width(key: str) -> float:
+    catalogue_width = next((f.width for s in catalog.SHEETS for f in s.fields if f.key == key), 10)
+    return max(catalogue_width, display_width(column_label(key)) + 2)
+
+
+def _xlsx_value(value, kind: str):
+    """A cell value openpyxl accepts: None for missing, plain Python numbers, clean text."""
+    if value is None or pd.isna(value):
+        return None
+    if kind == TEXT:
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    if kind == COUNT:
+        return int(value)
+    # Rounded as in the CSV, so both formats hand out the same numbers.
+    return round(float(value), MONEY_DECIMALS if kind == MONEY else RATE_DECIMALS)
+
+
+def _prototype_cells(sheet, kinds: list[str]) -> list[WriteOnlyCell]:
+    """One styled cell per column, re-filled for every row: a write-only sheet serialises a
+    row as soon as it is appended, so re-using the cells saves building a style per value."""
+    cells = []
+    for kind in kinds:
+        cell = WriteOnlyCell(sheet)
+        cell.number_format = XLSX_NUMBER_FORMATS[kind]
+        cells.append(cell)
+    return cells
+
+
+def _fill(cell: WriteOnlyCell, value, kind: str) -> WriteOnlyCell:
+    cell.value = value
+    if kind == TEXT and value is not None:
+        cell.data_type = "s"  # never a formula, whatever the text
+    return cell
+
+
+def to_xlsx(frame: pd.DataFrame, title: str = "数据") -> bytes:
+    """Chinese headers, frozen header row, catalogue column widths and number formats."""
+    if len(frame) + 1 > XLSX_MAX_ROWS:
+        raise ValueError(f"共 {len(frame)} 行，超过 Excel 单表上限，请缩小月份或乡镇范围，或导出 CSV")
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    sheet.freeze_panes = "A2"
+    keys = list(frame.columns)
+    kinds = [metrics.column_kind(key) for key in keys]
+    for index, key in enumerate(keys, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _column_width(key)
+    sheet.append([_header_cell(sheet, key) for key in keys])
+    cells = _prototype_cells(sheet, kinds)
+    for row in frame.itertuples(index=False, name=None):
+        sheet.append([_fill(cell, _xlsx_value(value, kind), kind)
+                      for cell, value, kind in zip(cells, row, kinds)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _header_cell(sheet, key: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=column_label(key))
+    cell.font = Font(bold=True)
+    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    return cell

@@ -1,0 +1,573 @@
+"""Indicators for a filter (months, townships, school types, approved data only), from SQL.
+
+Pure functions of an engine and a `Filter`; no Streamlit. The database does the heavy lifting
+(GROUP BY over the current returns); pandas only joins the small per-township results.
+
+Semantics (DESIGN.md "Indicators", "Submissions and workflow"):
+- current data of a period = rows of the township's current submission of that period
+  (approved ones only when `approved_only`);
+- homes are "as of" a period: the current submission of the latest period up to it that
+  carried homes; funding is the same within the period's year (the ledger is year to date);
+- every ratio is recomputed from summed numerators and denominators at every level and is
+  missing (NaN), never 0, when its denominator is 0.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Float, and_, case, cast, distinct, func, inspect, or_, select, tuple_
+from sqlalchemy.engine import Connection, Engine
+
+from . import catalog
+from .models import (APPROVED, FundingEntry, Home, School, SchoolReturn, Setting, Submission,
+                     Township, Village)
+
+COUNT_KEYS = catalog.SCHOOL_COUNT_KEYS
+MEASURE_KEYS = tuple(m.key for m in catalog.MEASURES)
+ID_COLUMNS = {
+    "township": ("period", "township_code", "township_name"),
+    "school": ("period", "township_code", "township_name", "school_code", "school_name"),
+}
+LEVELS = tuple(ID_COLUMNS)
+
+VILLAGE_HOST_TYPES = ("村(居)委会", "社区")
+SCHOOL_HOST_TYPE = "学校"
+ALLOCATED_KIND, DISBURSED_KIND = catalog.FUNDING_KINDS
+DEFAULT_DEADLINE_DAY = 5
+
+# Column kinds, which decide formats in the exports and the pages.
+TEXT, COUNT, MONEY, PERCENT, RATIO = "text", "count", "money", "percent", "ratio"
+
+_SQL_IN_CHUNK = 5000  # keeps IN lists under every driver's bound-parameter limit
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+# --- Periods ---------------------------------------------------------------------------------
+
+def parse_period(period: str) -> tuple[int, int]:
+    match = _PERIOD.match(str(period))
+    if not match:
+        raise ValueError(f"月份格式应为 YYYY-MM：{period!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def month_number(period: str) -> int:
+    """Months since year 0, so that periods can be compared and subtracted as integers."""
+    year, month = parse_period(period)
+    return year * 12 + month - 1
+
+
+def period_of_month_number(number: int) -> str:
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def periods_between(first: str, last: str) -> tuple[str, ...]:
+    """Every month from `first` to `last`, both included."""
+    start, end = month_number(first), month_number(last)
+    if start > end:
+        raise ValueError(f"起始月份 {first} 晚于结束月份 {last}")
+    return tuple(period_of_month_number(n) for n in range(start, end + 1))
+
+
+def previous_period(period: str) -> str:
+    return period_of_month_number(month_number(period) - 1)
+
+
+def period_end(period: str) -> dt.date:
+    year, month = parse_period(period)
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def due_date(period: str, deadline_day: int = DEFAULT_DEADLINE_DAY) -> dt.date:
+    """The last day on which the return of `period` is on time: `deadline_day` of the next
+    month (clamped to that month's length, so 31 means its last day)."""
+    year, month = parse_period(period_of_month_number(month_number(period) + 1))
+    return dt.date(year, month, min(deadline_day, calendar.monthrange(year, month)[1]))
+
+
+def period_label(period: str) -> str:
+    year, month = parse_period(period)
+    return f"{year}年{month}月"
+
+
+# --- The filter ------------------------------------------------------------------------------
+
+def _optional_tuple(values: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What every reader is asked for. None means "all" (townships, school types)."""
+    periods: tuple[str, ...]
+    townships: tuple[str, ...] | None = None
+    school_types: tuple[str, ...] | None = None
+    approved_only: bool = False
+
+    def __post_init__(self):
+        # Sorted and deduplicated so that equal filters hash equally (Streamlit's cache key).
+        periods = tuple(sorted(set(self.periods)))
+        if not periods:
+            raise ValueError("至少选择一个月份")
+        for period in periods:
+            parse_period(period)
+        object.__setattr__(self, "periods", periods)
+        object.__setattr__(self, "townships", _optional_tuple(self.townships))
+        object.__setattr__(self, "school_types", _optional_tuple(self.school_types))
+
+    @classmethod
+    def between(cls, first: str, last: str, **options) -> Filter:
+        return cls(periods_between(first, last), **options)
+
+    @property
+    def latest(self) -> str:
+        return self.periods[-1]
+
+    def only(self, period: str) -> Filter:
+        return replace(self, periods=(period,))
+
+
+# --- Columns and their kinds -----------------------------------------------------------------
+
+def rate_indicators(level: str = "township") -> tuple[catalog.Indicator, ...]:
+    return tuple(i for i in catalog.INDICATORS if i.is_rate and level in i.levels)
+
+
+def value_columns(level: str = "township") -> tuple[str, ...]:
+    """The catalogue keys a table of `level` carries, in catalogue order."""
+    measures = MEASURE_KEYS if level == "township" else ()
+    return (*COUNT_KEYS, *measures, *(i.key for i in rate_indicators(level)))
+
+
+def table_columns(level: str = "township") -> tuple[str, ...]:
+    return (*ID_COLUMNS[level], *value_columns(level))
+
+
+def column_kind(key: str) -> str:
+    """TEXT, COUNT, MONEY, PERCENT or RATIO for any column of a metrics table."""
+    if key in catalog.INDICATORS_BY_KEY and catalog.INDICATORS_BY_KEY[key].is_rate:
+        return PERCENT if catalog.INDICATORS_BY_KEY[key].is_percent else RATIO
+    if key in catalog.MEASURES_BY_KEY:
+        return MONEY if catalog.MEASURES_BY_KEY[key].money else COUNT
+    if key in COUNT_KEYS:
+        return COUNT
+    return TEXT
+
+
+# --- Ratios ----------------------------------------------------------------------------------
+
+def _is_missing(value) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
+def indicator_value(row: Mapping, indicator: catalog.Indicator | str) -> float:
+    """The indicator for one row of summed numerators and denominators (NaN when missing)."""
+    if isinstance(indicator, str):
+        indicator = catalog.INDICATORS_BY_KEY[indicator]
+    numerator = row.get(indicator.numerator)
+    if _is_missing(numerator):
+        return float("nan")
+    if not indicator.is_rate:
+        return numerator
+    denominator = row.get(indicator.denominator)
+    if _is_missing(denominator) or denominator == 0:
+        return float("nan")
+    return float(numerator) / float(denominator)
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    numerator = numerator.astype("float64")
+    denominator = denominator.astype("float64")
+    return numerator / denominator.where(denominator > 0)
+
+
+def with_rates(frame: pd.DataFrame, level: str = "township") -> pd.DataFrame:
+    """`frame` with every rate indicator of `level` (re)computed from its own columns."""
+    rates = {i.key: _ratio(frame[i.numerator], frame[i.denominator])
+             for i in rate_indicators(level)}
+    return frame.assign(**rates)
+
+
+def totals(frame: pd.DataFrame, level: str = "township") -> dict:
+    """One row over all rows of `frame`: sums of counts and measures, rates recomputed."""
+    summed = [key for key in (*COUNT_KEYS, *MEASURE_KEYS) if key in frame.columns]
+    row = {key: _plain(frame[key].sum(min_count=1)) for key in summed}
+    row.update({i.key: indicator_value(row, i) for i in rate_indicators(level)})
+    return row
+
+
+def _plain(value):
+    """numpy/pandas scalars as plain Python numbers, missing as NaN."""
+    if _is_missing(value):
+        return float("nan")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return float(value)
+
+
+# --- Over time -------------------------------------------------------------------------------
+
+def over_time_rule(key: str) -> str:
+    if key in catalog.MEASURES_BY_KEY:
+        return catalog.MEASURES_BY_KEY[key].over_time
+    return catalog.SCHOOLS.field(key).over_time
+
+
+def collapse_periods(frame: pd.DataFrame, level: str = "township") -> pd.DataFrame:
+    """One row per org unit over all the months of `frame`.
+
+    Each value aggregates by its rule: "last" takes the latest month that has a value,
+    "sum" adds the months, "mean" averages the months that have a value; rates are then
+    recomputed from the aggregated numerators and denominators. `period` becomes
+    `period_from` and `period_to`."""
+    units = [c for c in ID_COLUMNS[level] if c != "period"]
+    values = [k for k in (*COUNT_KEYS, *MEASURE_KEYS) if k in frame.columns]
+    by_rule: dict[str, list[str]] = {"last": [], "sum": [], "mean": []}
+    for key in values:
+        by_rule[over_time_rule(key)].append(key)
+    grouped = frame.sort_values("period").groupby(units, sort=True, dropna=False)
+    parts = [grouped["period"].min().rename("period_from"),
+             grouped["period"].max().rename("period_to"),
+             grouped[by_rule["last"]].last(),
+             grouped[by_rule["sum"]].sum(min_count=1),
+             grouped[by_rule["mean"]].mean()]
+    collapsed = pd.concat(parts, axis=1).reset_index()
+    ordered = [*units, "period_from", "period_to", *values]
+    return with_rates(collapsed[ordered], level)
+
+
+# --- SQL helpers -----------------------------------------------------------------------------
+
+def _frame(conn: Connection, statement) -> pd.DataFrame:
+    result = conn.execute(statement)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _frame_in_chunks(conn: Connection, build, ids: list[int]) -> pd.DataFrame:
+    """Run `build(chunk_of_ids)` over `ids` in chunks and stack the results."""
+    ids = [int(i) for i in ids]  # numpy integers would reach sqlite3 as blobs and match nothing
+    frames = [_frame(conn, build(ids[i:i + _SQL_IN_CHUNK]))
+              for i in range(0, len(ids), _SQL_IN_CHUNK)]
+    return pd.concat(frames, ignore_index=True) if frames else _frame(conn, build([]))
+
+
+def _current(approved_only: bool) -> list:
+    """Conditions on Submission that select the data the dashboards show."""
+    conditions = [Submission.is_current.is_(True)]
+    if approved_only:
+        conditions.append(Submission.status == APPROVED)
+    return conditions
+
+
+def _in_townships(column, flt: Filter) -> list:
+    return [] if flt.townships is None else [column.in_(flt.townships)]
+
+
+def _setting(conn: Connection, key: str) -> str | None:
+    # A database whose schema is not yet created has no settings (nor data).
+    if not inspect(conn).has_table(Setting.__tablename__):
+        return None
+    return conn.scalar(select(Setting.value).where(Setting.key == key))
+
+
+def _deadline_day(conn: Connection) -> int:
+    value = _setting(conn, "deadline_day")
+    return int(value) if value and value.strip().isdigit() else DEFAULT_DEADLINE_DAY
+
+
+def setting(engine: Engine, key: str, default: str | None = None) -> str | None:
+    with engine.connect() as conn:
+        value = _setting(conn, key)
+    return default if value is None else value
+
+
+def is_demo(engine: Engine) -> bool:
+    """True when the database holds the synthetic demo data (Setting demo = "1")."""
+    return setting(engine, "demo") == "1"
+
+
+def deadline_day(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return _deadline_day(conn)
+
+
+def latest_period(engine: Engine, approved_only: bool = False) -> str | None:
+    """The latest month with current data; None for an empty (or not yet created) database."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(Submission.__tablename__):
+            return None
+        return conn.scalar(select(func.max(Submission.period)).where(*_current(approved_only)))
+
+
+# --- Readers: school returns -----------------------------------------------------------------
+
+_RETURNS = SchoolReturn.__table__
+
+
+def _current_returns(statement, flt: Filter):
+    """Restrict a statement over school_returns to the filter's current rows."""
+    statement = statement.join(Submission, Submission.id == _RETURNS.c.submission_id).where(
+        _RETURNS.c.period.in_(flt.periods), *_current(flt.approved_only),
+        *_in_townships(_RETURNS.c.township_code, flt))
+    if flt.school_types is not None:
+        statement = statement.where(_RETURNS.c.school_code.in_(
+            select(School.code).where(School.type.in_(flt.school_types))))
+    return statement
+
+
+def _township_counts(conn: Connection, flt: Filter) -> pd.DataFrame:
+    """Σ of every school count per (period, township): the one big GROUP BY."""
+    statement = select(_RETURNS.c.period, _RETURNS.c.township_code,
+                       *[func.sum(_RETURNS.c[key]).label(key) for key in COUNT_KEYS])
+    statement = _current_returns(statement.select_from(_RETURNS), flt)
+    return _frame(conn, statement.group_by(_RETURNS.c.period, _RETURNS.c.township_code))
+
+
+def _as_counts(frame: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
+    """Count columns as nullable integers: a unit without a return has <NA>, not 0."""
+    return frame.astype({key: "Int64" for key in keys})
+
+
+def school_table(engine: Engine, flt: Filter) -> pd.DataFrame:
+    """One row per (period, school) with a current return: ids, school_type, every count and
+    every school-level rate. Names come from master data (the return's name as fallback)."""
+    schools, townships = School.__table__, Township.__table__
+    statement = select(
+        _RETURNS.c.period, _RETURNS.c.township_code, townships.c.name.label("township_name"),
+        _RETURNS.c.school_code,
+        func.coalesce(schools.c.name, _RETURNS.c.school_name).label("school_name"),
+        schools.c.type.label("school_type"), *[_RETURNS.c[key] for key in COUNT_KEYS],
+    ).select_from(_RETURNS.outerjoin(schools, schools.c.code == _RETURNS.c.school_code)
+                  .outerjoin(townships, townships.c.code == _RETURNS.c.township_code))
+    statement = _current_returns(statement, flt).order_by(
+        _RETURNS.c.period, _RETURNS.c.township_code, _RETURNS.c.school_code)
+    with engine.connect() as conn:
+        frame = _frame(conn, statement)
+    return with_rates(_as_counts(frame, COUNT_KEYS), "school")
+
+
+# --- Readers: master data, homes, funding, reporting -----------------------------------------
+
+def _townships(conn: Connection, flt: Filter) -> pd.DataFrame:
+    statement = (select(Township.code.label("township_code"), Township.name.label("township_name"))
+                 .where(*_in_townships(Township.code, flt)).order_by(Township.code))
+    return _frame(conn, statement)
+
+
+def _master_counts(conn: Connection, flt: Filter) -> pd.DataFrame:
+    """villages and schools per township (schools of the filter's types)."""
+    villages = _frame(conn, select(Village.township_code, func.count().label("villages"))
+                      .where(*_in_townships(Village.township_code, flt))
+                      .group_by(Village.township_code))
+    school_types = [] if flt.school_types is None else [School.type.in_(flt.school_types)]
+    schools = _frame(conn, select(School.township_code, func.count().label("schools"))
+                     .where(*_in_townships(School.township_code, flt), *school_types)
+                     .group_by(School.township_code))
+    return villages.merge(schools, on="township_code", how="outer")
+
+
+def _with_month_and_year(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds `month` (an integer for merge_asof; see month_number) and `year` (text)."""
+    year = frame["period"].str[:4]
+    month = year.astype("int64") * 12 + frame["period"].str[5:7].astype("int64") - 1
+    return frame.assign(month=month, year=year)
+
+
+def _current_submissions(conn: Connection, flt: Filter) -> pd.DataFrame:
+    """The current submissions that can be "as of" a month of the filter: those within its
+    span, and per township the latest before it that carried homes, or funding of the
+    span's first year. (Reading every earlier month would cost the cockpit most of its time.)"""
+    first = flt.periods[0]
+    common = [*_current(flt.approved_only), *_in_townships(Submission.township_code, flt)]
+
+    def latest_before_span(flag, since: str):
+        return (select(Submission.township_code, func.max(Submission.period))
+                .where(*common, flag.is_(True), Submission.period < first,
+                       Submission.period >= since)
+                .group_by(Submission.township_code))
+    unit_and_period = tuple_(Submission.township_code, Submission.period)
+    statement = select(Submission.id.label("submission_id"), Submission.township_code,
+                       Submission.period, Submission.has_homes, Submission.has_funding).where(
+        *common, Submission.period <= flt.latest, or_(
+            Submission.period >= first,
+            unit_and_period.in_(latest_before_span(Submission.has_homes, "")),
+            unit_and_period.in_(latest_before_span(Submission.has_funding, f"{first[:4]}-01"))))
+    return _with_month_and_year(_frame(conn, statement))
+
+
+def _grid(townships: pd.DataFrame, flt: Filter) -> pd.DataFrame:
+    """Every (period, township) of the filter: one expected return each."""
+    periods = pd.DataFrame({"period": flt.periods})
+    return _with_month_and_year(periods.merge(townships, how="cross"))
+
+
+def _as_of(grid: pd.DataFrame, submissions: pd.DataFrame, flag: str,
+           same_year: bool) -> pd.DataFrame:
+    """(period, township_code, submission_id): for each grid cell the current submission of
+    the latest month up to it (within its year when `same_year`) whose `flag` is set."""
+    by = ["township_code", "year"] if same_year else ["township_code"]
+    candidates = submissions.loc[submissions[flag].astype(bool), ["month", *by, "submission_id"]]
+    resolved = pd.merge_asof(grid[["period", "month", *by]].sort_values("month"),
+                             candidates.sort_values("month"), on="month", by=by,
+                             direction="backward")
+    return resolved.dropna(subset=["submission_id"]).astype({"submission_id": "int64"})[
+        ["period", "township_code", "submission_id"]]
+
+
+def _homes_by_submission(conn: Connection, ids: list[int], flt: Filter) -> pd.DataFrame:
+    homes, villages, schools = Home.__table__, Village.__table__, School.__table__
+    # A host counts only when it is a village (school) of the home's own township.
+    village_host = and_(villages.c.code == homes.c.host_code,
+                        villages.c.township_code == homes.c.township_code,
+                        homes.c.host_type.in_(VILLAGE_HOST_TYPES))
+    school_host = and_(schools.c.code == homes.c.host_code,
+                       schools.c.township_code == homes.c.township_code,
+                       homes.c.host_type == SCHOOL_HOST_TYPE)
+    if flt.school_types is not None:
+        school_host = and_(school_host, schools.c.type.in_(flt.school_types))
+
+    def build(chunk):
+        return (select(homes.c.submission_id, func.count().label("homes"),
+                       func.sum(case((homes.c.standardized.is_(True), 1), else_=0))
+                       .label("homes_standardized"),
+                       func.count(distinct(villages.c.code)).label("villages_with_home"),
+                       func.count(distinct(schools.c.code)).label("schools_with_home"))
+                .select_from(homes.outerjoin(villages, village_host)
+                             .outerjoin(schools, school_host))
+                .where(homes.c.submission_id.in_(chunk)).group_by(homes.c.submission_id))
+    return _frame_in_chunks(conn, build, ids)
+
+
+def _home_measures(conn: Connection, grid: pd.DataFrame, submissions: pd.DataFrame,
+                   flt: Filter) -> pd.DataFrame:
+    as_of = _as_of(grid, submissions, "has_homes", same_year=False)
+    per_submission = _homes_by_submission(conn, sorted(as_of["submission_id"].unique()), flt)
+    return as_of.merge(per_submission, on="submission_id").drop(columns="submission_id")
+
+
+def _ledger_by_submission(conn: Connection, ids: list[int]) -> pd.DataFrame:
+    funding = FundingEntry.__table__
+
+    def build(chunk):
+        return (select(funding.c.submission_id, funding.c.kind, funding.c.date,
+                       cast(func.sum(funding.c.amount), Float).label("amount"))
+                .where(funding.c.submission_id.in_(chunk))
+                .group_by(funding.c.submission_id, funding.c.kind, funding.c.date))
+    return _frame_in_chunks(conn, build, ids)
+
+
+def _funding_measures(conn: Connection, grid: pd.DataFrame,
+                      submissions: pd.DataFrame) -> pd.DataFrame:
+    """allocated and disbursed year to date, entries dated up to the end of the month."""
+    as_of = _as_of(grid, submissions, "has_funding", same_year=True)
+    ledger = as_of.merge(
+        _ledger_by_submission(conn, sorted(as_of["submission_id"].unique())), on="submission_id")
+    if ledger.empty:
+        return pd.DataFrame(columns=["period", "township_code", "allocated", "disbursed"])
+    month_ends = {p: pd.Timestamp(period_end(p)) for p in ledger["period"].unique()}
+    ledger = ledger[pd.to_datetime(ledger["date"]) <= ledger["period"].map(month_ends)]
+    sums = ledger.groupby(["period", "township_code", "kind"])["amount"].sum().unstack("kind")
+    sums = sums.reindex(columns=[ALLOCATED_KIND, DISBURSED_KIND]).fillna(0.0)
+    sums.columns = ["allocated", "disbursed"]
+    return sums.reset_index()
+
+
+def _reporting(conn: Connection, grid: pd.DataFrame, submissions: pd.DataFrame,
+               flt: Filter, deadline: int) -> pd.DataFrame:
+    """expected, reported and on_time per (period, township)."""
+    reported = submissions.loc[submissions["period"].isin(flt.periods),
+                               ["period", "township_code"]].assign(reported=1)
+    # Timeliness is judged on the first upload, whatever became of it later.
+    first = _frame(conn, select(Submission.period, Submission.township_code,
+                                func.min(Submission.submitted_at).label("first_submitted"))
+                   .where(Submission.period.in_(flt.periods),
+                          *_in_townships(Submission.township_code, flt))
+                   .group_by(Submission.period, Submission.township_code))
+    due = first["period"].map({p: pd.Timestamp(due_date(p, deadline)) for p in flt.periods})
+    first["on_time"] = (pd.to_datetime(first["first_submitted"]).dt.normalize() <= due).astype(
+        "int64")
+    frame = (grid[["period", "township_code"]]
+             .merge(reported, how="left", on=["period", "township_code"])
+             .merge(first[["period", "township_code", "on_time"]], how="left",
+                    on=["period", "township_code"]))
+    return frame.assign(expected=1, reported=frame["reported"].fillna(0).astype("int64"),
+                        on_time=frame["on_time"].fillna(0).astype("int64"))
+
+
+# --- Tables ----------------------------------------------------------------------------------
+
+def _measures_zero_when_absent(table: pd.DataFrame) -> pd.DataFrame:
+    """No homes or ledger on record means none, so measures are 0 where the joins found
+    nothing (unlike school counts, which stay <NA> for a township without a return)."""
+    def measure(key):
+        values = pd.to_numeric(table[key]).fillna(0)
+        return values.astype("float64" if column_kind(key) == MONEY else "int64")
+    return table.assign(**{key: measure(key) for key in MEASURE_KEYS})
+
+
+def township_table(engine: Engine, flt: Filter) -> pd.DataFrame:
+    """One row per (period, township) of the filter, every township included (a township
+    without a return has <NA> counts and reported = 0): ids, every school count, every
+    measure and every township-level rate, in `table_columns("township")` order."""
+    keys = ["period", "township_code"]
+    with engine.connect() as conn:
+        townships = _townships(conn, flt)
+        grid = _grid(townships, flt)
+        submissions = _current_submissions(conn, flt)
+        counts = _township_counts(conn, flt)
+        master = _master_counts(conn, flt)
+        homes = _home_measures(conn, grid, submissions, flt)
+        funding = _funding_measures(conn, grid, submissions)
+        reporting = _reporting(conn, grid, submissions, flt, _deadline_day(conn))
+    table = (grid.merge(counts, how="left", on=keys)
+             .merge(master, how="left", on="township_code")
+             .merge(homes, how="left", on=keys)
+             .merge(funding, how="left", on=keys)
+             .merge(reporting, how="left", on=keys))
+    table = _as_counts(_measures_zero_when_absent(table), COUNT_KEYS)
+    table = table.sort_values(keys, ignore_index=True)
+    return with_rates(table, "township")[list(table_columns("township"))]
+
+
+def county_summary(engine: Engine, flt: Filter) -> dict:
+    """The county's row for the filter's latest month: sums over its townships, rates
+    recomputed; plus "period"."""
+    period = flt.latest
+    return {"period": period, **totals(township_table(engine, flt.only(period)))}
+
+
+# --- Formatting for the pages ----------------------------------------------------------------
+
+MISSING_TEXT = "—"
+
+
+def format_percent(value) -> str:
+    return MISSING_TEXT if _is_missing(value) else f"{float(value) * 100:.1f}%"
+
+
+def format_count(value) -> str:
+    return MISSING_TEXT if _is_missing(value) else f"{round(float(value)):,}"
+
+
+def format_wan_yuan(value) -> str:
+    """Yuan shown in 万元 (ten thousands) with two decimals."""
+    return MISSING_TEXT if _is_missing(value) else f"{float(value) / 10000:,.2f} 万元"
+
+
+def format_ratio(value) -> str:
+    return MISSING_TEXT if _is_missing(value) else f"{float(value):.1f}"
+
+
+_FORMATTERS = {PERCENT: format_percent, COUNT: format_count, MONEY: format_wan_yuan,
+               RATIO: format_ratio, TEXT: lambda v: "" if _is_missing(v) else str(v)}
+
+
+def format_value(key: str, value) -> str:
+    """Any metrics value as the pages show it, by the kind of its column."""
+    return _FORMATTERS[column_kind(key)](value)

@@ -1,0 +1,307 @@
+"""Accounts: password hashing, login, lockout, expiry, account management, demo accounts."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import bcrypt
+import pytest
+from sqlalchemy import String, func, select
+
+from liushou_dash import auth
+from liushou_dash.auth import Actor, LoginError
+from liushou_dash.db import session_maker, transaction
+from liushou_dash.models import AuditEntry, Base, Setting, User
+from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP
+
+PASSWORD = "Lsz-pass-2026"
+T0 = dt.datetime(2026, 11, 22, 9, 0)
+SYSTEM = Actor.system()
+
+
+@pytest.fixture(autouse=True)
+def fast_bcrypt(monkeypatch):
+    """The cheapest bcrypt cost, so that tests logging in dozens of times stay fast;
+    test_default_cost checks the real one."""
+    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+
+
+def make_user(engine, username, role, township=None, password=PASSWORD) -> Actor:
+    """An account created through the command line's identity, logged in."""
+    auth.create_user(engine, SYSTEM, username, role, password, township_code=township,
+                     display_name=f"{username}的姓名")
+    return auth.authenticate(engine, username, password)
+
+
+def audit_rows(engine, action, username=None) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+    if username is not None:
+        query = query.where(AuditEntry.username == username)
+    with session_maker(engine)() as session:
+        return list(session.scalars(query))
+
+
+def user_row(engine, username) -> User:
+    with session_maker(engine)() as session:
+        return session.scalars(select(User).where(User.username == username)).one()
+
+
+def login_error(engine, username, password, now=None) -> str:
+    with pytest.raises(LoginError) as refused:
+        auth.authenticate(engine, username, password, now=now)
+    return str(refused.value)
+
+
+# --- Hashing -----------------------------------------------------------------------------------
+
+def test_hash_is_salted_bcrypt_and_verifies():
+    first, second = auth.hash_password(PASSWORD), auth.hash_password(PASSWORD)
+    assert first.startswith("$2b$04$") and first != second  # salted
+    assert bcrypt.checkpw(PASSWORD.encode(), first.encode())
+    assert auth.verify_password(PASSWORD, first)
+    assert not auth.verify_password(PASSWORD + "x", first)
+    assert not auth.verify_password("", first)
+    assert not auth.verify_password(PASSWORD, "not a hash")
+    assert not auth.verify_password("密" * 30, first)  # 90 bytes: over bcrypt's limit
+
+
+def test_default_cost(monkeypatch):
+    monkeypatch.undo()  # the real cost, not the fast one of the fixture
+    assert auth.hash_password(PASSWORD).startswith("$2b$12$")
+
+
+@pytest.mark.parametrize("password", ["", "short7!", "密" * 25])
+def test_password_policy(engine, password):
+    with pytest.raises(ValueError, match="密码"):
+        auth.create_user(engine, SYSTEM, "weak", "leader", password)
+    assert auth.create_user(engine, SYSTEM, "strong", "leader", "八个字符的密码好").username
+
+
+def test_no_password_anywhere_in_the_database(any_engine):
+    engine = any_engine
+    passwords = ["Admin-pw-4821", "Clerk-pw-7730", "Wrong-pw-1193", "Changed-pw-5567",
+                 "Reset-pw-9042"]
+    admin = make_user(engine, "boss", "admin", password=passwords[0])
+    clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP, password=passwords[1])
+    login_error(engine, "clerkx", passwords[2])
+    login_error(engine, "nobody", passwords[2])
+    auth.change_password(engine, clerk, passwords[1], passwords[3])
+    auth.reset_password(engine, admin, "clerkx", passwords[4])
+    assert auth.authenticate(engine, "clerkx", passwords[4]).role == "clerk"
+
+    with session_maker(engine)() as session:
+        assert len(session.scalars(select(AuditEntry)).all()) >= 8  # the scan covers them
+        for table in Base.metadata.sorted_tables:
+            for column in (c for c in table.columns if isinstance(c.type, String)):
+                for password in passwords:
+                    found = session.scalar(select(func.count()).select_from(table)
+                                           .where(column.contains(password)))
+                    assert found == 0, f"{password} in {table.name}.{column.name}"
+        hashes = session.scalars(select(User.password_hash)).all()
+    assert all(h.startswith("$2b$") for h in hashes)
+
+
+# --- Logging in --------------------------------------------------------------------------------
+
+def test_login_returns_the_actor_and_is_audited(engine):
+    make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    actor = auth.authenticate(engine, "  ClerkX ", PASSWORD)  # names are case-insensitive
+    assert actor == Actor("clerkx", "clerk", TOWNSHIP, "clerkx的姓名")
+    assert len(audit_rows(engine, "login", "clerkx")) == 2
+
+
+def test_unknown_user_and_wrong_password_get_the_same_message(engine):
+    make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    wrong_password = login_error(engine, "clerkx", "Not-the-password")
+    unknown_user = login_error(engine, "nobody", PASSWORD)
+    assert wrong_password == unknown_user == auth.BAD_LOGIN
+    assert login_error(engine, "", PASSWORD) == auth.EMPTY_LOGIN
+
+
+def test_five_failures_lock_for_fifteen_minutes(engine):
+    make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    for attempt in range(4):
+        assert login_error(engine, "clerkx", "wrong", now=T0) == auth.BAD_LOGIN
+    fifth = login_error(engine, "clerkx", "wrong", now=T0)
+    assert "锁定" in fifth and "2026-11-22 09:15" in fifth
+    assert user_row(engine, "clerkx").locked_until == T0 + dt.timedelta(minutes=15)
+
+    # the right password during the lock is refused too, and says when it ends
+    during = login_error(engine, "clerkx", PASSWORD, now=T0 + dt.timedelta(minutes=14))
+    assert "锁定" in during and "09:15" in during
+    actor = auth.authenticate(engine, "clerkx", PASSWORD, now=T0 + dt.timedelta(minutes=15, seconds=1))
+    assert actor.username == "clerkx"
+    assert user_row(engine, "clerkx").locked_until is None
+    assert len(audit_rows(engine, "account_locked", "clerkx")) == 1
+    assert len(audit_rows(engine, "login_locked", "clerkx")) == 1
+
+
+def test_success_resets_the_failure_count(engine):
+    make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    for _ in range(2):
+        for _ in range(4):
+            login_error(engine, "clerkx", "wrong", now=T0)
+        auth.authenticate(engine, "clerkx", PASSWORD, now=T0)  # never five in a row
+    assert user_row(engine, "clerkx").failed_logins == 0
+
+
+def test_inactive_account_is_refused_and_its_open_session_stops_working(engine):
+    admin = make_user(engine, "boss", "admin")
+    staff = make_user(engine, "staffx", "staff")
+    auth.set_active(engine, admin, "staffx", False)
+    assert login_error(engine, "staffx", PASSWORD) == auth.INACTIVE_LOGIN
+    assert login_error(engine, "staffx", "wrong") == auth.BAD_LOGIN  # no hint without the password
+    assert auth.refresh_actor(engine, staff) is None
+    with pytest.raises(PermissionError, match="停用"):
+        auth.change_password(engine, staff, PASSWORD, "Another-pw-123")
+    auth.set_active(engine, admin, "staffx", True)
+    assert auth.authenticate(engine, "staffx", PASSWORD) == staff
+
+
+def test_session_expires_after_thirty_idle_minutes():
+    assert not auth.session_expired(T0, T0 + dt.timedelta(minutes=30))
+    assert auth.session_expired(T0, T0 + dt.timedelta(minutes=30, seconds=1))
+    assert auth.session_expired(None, T0)
+
+
+def test_logout_is_audited(engine):
+    clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    auth.logout(engine, clerk, "expired")
+    assert audit_rows(engine, "expired", "clerkx")
+
+
+# --- Managing accounts -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("username, role, township, message", [
+    ("clerkx", "clerk", None, "必须指定所属乡镇"),
+    ("clerkx", "clerk", "520525999", "不存在"),
+    ("leaderx", "leader", TOWNSHIP, "不能指定乡镇"),
+    ("bossx", "superuser", None, "角色"),
+    ("system", "admin", None, "不可用"),
+    ("x", "staff", None, "不可用"),
+    ("张三", "staff", None, "不可用"),
+])
+def test_create_user_rules(engine, username, role, township, message):
+    with pytest.raises(ValueError, match=message):
+        auth.create_user(engine, SYSTEM, username, role, PASSWORD, township_code=township)
+    with session_maker(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_user_names_are_unique(engine):
+    make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    with pytest.raises(ValueError, match="已存在"):
+        auth.create_user(engine, SYSTEM, "ClerkX", "clerk", PASSWORD, TOWNSHIP)
+
+
+@pytest.mark.parametrize("role, township", [("clerk", TOWNSHIP), ("staff", None),
+                                            ("leader", None)])
+def test_only_admin_manages_users_and_refusals_are_audited(engine, role, township):
+    actor = make_user(engine, "someone", role, township)
+    with pytest.raises(PermissionError, match="系统管理员"):
+        auth.create_user(engine, actor, "intruder", "admin", PASSWORD)
+    for manage in (lambda: auth.reset_password(engine, actor, "someone", "New-pw-12345"),
+                   lambda: auth.set_active(engine, actor, "someone", False),
+                   lambda: auth.list_users(engine, actor)):
+        with pytest.raises(PermissionError):
+            manage()
+    denied = audit_rows(engine, "denied", "someone")
+    assert [json.loads(r.detail)["refused"] for r in denied] == [
+        "create_user", "reset_password", "set_active", "list_users"]
+    assert denied[0].object_id == "intruder"
+    with session_maker(engine)() as session:
+        assert session.scalars(select(User.username)).all() == ["someone"]
+
+
+def test_admin_creates_users_with_an_audit_row_naming_the_admin(engine):
+    admin = make_user(engine, "boss", "admin")
+    created = auth.create_user(engine, admin, "clerk101", "clerk", PASSWORD, OTHER_TOWNSHIP,
+                               display_name="骔岭镇填报员")
+    assert created == Actor("clerk101", "clerk", OTHER_TOWNSHIP, "骔岭镇填报员")
+    [row] = [r for r in audit_rows(engine, "create_user", "boss")]
+    assert row.object_id == "clerk101" and row.after_id == user_row(engine, "clerk101").id
+
+
+def test_change_password(engine):
+    clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    with pytest.raises(ValueError, match=auth.WRONG_OLD_PASSWORD):
+        auth.change_password(engine, clerk, "wrong-old-password", "New-pw-12345")
+    assert user_row(engine, "clerkx").failed_logins == 1  # counted toward the lock
+    with pytest.raises(ValueError, match="至少"):
+        auth.change_password(engine, clerk, PASSWORD, "short")
+    auth.change_password(engine, clerk, PASSWORD, "New-pw-12345")
+    assert login_error(engine, "clerkx", PASSWORD) == auth.BAD_LOGIN
+    assert auth.authenticate(engine, "clerkx", "New-pw-12345") == clerk
+    assert audit_rows(engine, "change_password", "clerkx")
+
+
+def test_wrong_old_passwords_lock_the_account(engine):
+    clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    for _ in range(5):
+        with pytest.raises(ValueError):
+            auth.change_password(engine, clerk, "guess-guess", "New-pw-12345", now=T0)
+    assert "锁定" in login_error(engine, "clerkx", PASSWORD, now=T0)
+
+
+def test_admin_reset_sets_the_password_and_lifts_the_lock(engine):
+    admin = make_user(engine, "boss", "admin")
+    make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    for _ in range(5):
+        login_error(engine, "clerkx", "wrong", now=T0)
+    auth.reset_password(engine, admin, "clerkx", "Reset-pw-123")
+    assert auth.authenticate(engine, "clerkx", "Reset-pw-123", now=T0).username == "clerkx"
+    assert audit_rows(engine, "reset_password", "boss")[0].object_id == "clerkx"
+    with pytest.raises(ValueError, match="不存在"):
+        auth.reset_password(engine, admin, "nobody", "Reset-pw-123")
+
+
+def test_admin_cannot_deactivate_themselves(engine):
+    admin = make_user(engine, "boss", "admin")
+    with pytest.raises(ValueError, match="自己"):
+        auth.set_active(engine, admin, "boss", False)
+    assert user_row(engine, "boss").active
+
+
+def test_list_users_never_shows_hashes(engine):
+    admin = make_user(engine, "boss", "admin")
+    make_user(engine, "clerkx", "clerk", TOWNSHIP)
+    users = auth.list_users(engine, admin)
+    assert list(users["username"]) == ["boss", "clerkx"]
+    assert "password_hash" not in users.columns
+    assert not users.astype(str).apply(lambda c: c.str.contains(r"\$2b\$")).any().any()
+    assert users.set_index("username").loc["clerkx", "township_name"] == "张家湾镇"
+    assert users.set_index("username").loc["boss", "role_label"] == "系统管理员"
+
+
+def test_require_and_township_scope():
+    clerk = Actor("c", "clerk", TOWNSHIP)
+    auth.require(clerk, "clerk", "admin")
+    auth.require(SYSTEM, "admin")
+    with pytest.raises(PermissionError, match="县级审核人员"):
+        auth.require(clerk, "staff")
+    assert auth.township_scope(clerk) == TOWNSHIP
+    assert auth.township_scope(Actor("l", "leader")) is None
+    assert auth.township_scope(SYSTEM) is None
+    with pytest.raises(PermissionError):
+        auth.township_scope(Actor("c", "clerk", None))  # never "all townships" for a clerk
+    with pytest.raises(PermissionError):
+        auth.require_township(clerk, OTHER_TOWNSHIP)
+
+
+# --- Demo accounts -----------------------------------------------------------------------------
+
+def test_a_production_database_gets_no_account(engine):
+    assert auth.create_demo_accounts(engine) == []
+    with session_maker(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_demo_database_gets_the_demo_accounts_once(engine):
+    with transaction(engine) as session:
+        session.add(Setting(key="demo", value="1"))
+    assert auth.create_demo_accounts(engine) == ["admin", "leader", "staff", "clerk108"]
+    assert auth.create_demo_accounts(engine) == []
+    clerk = auth.authenticate(engine, "clerk108", "demo")
+    assert clerk == Actor("clerk108", "clerk", TOWNSHIP, "张家湾镇填报员")
+    for username in ("admin", "leader", "staff"):
+        assert auth.authenticate(engine, username, "demo").role == username
