@@ -1,8 +1,12 @@
-"""Entry point: page setup and routing only (the login gate and per-role pages come later)."""
+"""Entry point: page setup and routing only; pages and roles are declared in navigation.py."""
 import streamlit as st
 
-st.set_page_config(page_title="留守儿童关爱工作监测平台", layout="wide")
+from liushou_dash.navigation import pages_for
 
-st.navigation([
-    st.Page("pages/cockpit.py", title="总览", icon="📊", default=True),
-]).run()
+st.set_page_config(page_title="留守儿童关爱工作监测平台", page_icon="🧒", layout="wide")
+
+groups = pages_for(role=None)  # the login gate will pass the user's role
+st.navigation({group: [st.Page(spec.path, title=spec.title, icon=spec.icon,
+                               default=(spec.path == "pages/cockpit.py"))
+                       for spec in specs]
+               for group, specs in groups.items()}).run()

@@ -1,0 +1,48 @@
+"""Which pages exist, how they are grouped, and who may see them: declared once as data.
+
+app.py builds st.navigation from this on every rerun, for the logged-in user's role. Hiding a
+page is not access control: every page and core function re-checks the role itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_ROLES = ("leader", "clerk", "staff", "admin")
+COUNTY = ("staff", "admin")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str      # an emoji: Material icons are fetched from a CDN when used as a page icon
+    group: str
+    roles: tuple[str, ...] = ALL_ROLES
+
+
+PAGES = (
+    PageSpec("pages/cockpit.py", "总览", "📊", "看板"),
+    PageSpec("pages/children.py", "留守儿童", "👧", "看板"),
+    PageSpec("pages/homes.py", "关爱阵地", "🏠", "看板"),
+    PageSpec("pages/funding.py", "资金", "💰", "看板"),
+    PageSpec("pages/pairing.py", "结对帮扶", "🤝", "看板"),
+    PageSpec("pages/map.py", "乡镇地图", "🗺️", "看板"),
+    PageSpec("pages/meeting.py", "会议大屏", "🖥️", "看板", ("leader", "staff", "admin")),
+    PageSpec("pages/progress.py", "上报进度", "📅", "数据", COUNTY),
+    PageSpec("pages/upload.py", "数据上报", "📤", "数据", ("clerk",)),
+    PageSpec("pages/review.py", "审核", "✅", "数据", COUNTY),
+    PageSpec("pages/download.py", "数据下载", "⬇️", "数据", COUNTY),
+    PageSpec("pages/bulletin.py", "月度通报", "📰", "数据", ("leader", "staff", "admin")),
+    PageSpec("pages/admin.py", "管理", "⚙️", "管理", ("admin",)),
+)
+
+
+def pages_for(role: str | None) -> dict[str, list[PageSpec]]:
+    """The pages a role may open, by group, in declaration order (None: every page)."""
+    groups: dict[str, list[PageSpec]] = {}
+    for spec in PAGES:
+        if (role is None or role in spec.roles) and (ROOT / spec.path).exists():
+            groups.setdefault(spec.group, []).append(spec)
+    return groups
