@@ -22,14 +22,20 @@ def cmd_init_db(args) -> int:
 
 
 def cmd_seed_demo(args) -> int:
-    from .demo import seed_demo
+    from .demo import AlreadyFilled, seed_demo
     engine = _engine(args)
     init_db(engine)
     try:
         summary = seed_demo(engine, months=args.months, scale=args.scale)
-    except ValueError as exc:  # the database already holds returns, or a bad scale
+    except AlreadyFilled as exc:
+        if args.if_empty:
+            print("数据库中已有数据，不再生成示例数据")
+            return 0
         print(exc, file=sys.stderr)
-        return 0 if args.if_empty else EXIT_REFUSED
+        return EXIT_REFUSED
+    except ValueError as exc:  # a scale or month count it cannot build
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 

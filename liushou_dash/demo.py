@@ -599,9 +599,13 @@ def _file_name(profile: Profile, period: str, corrected: bool) -> str:
     return f"{profile.name}留守儿童关爱工作月报{period[:4]}年{int(period[5:])}月{suffix}.xlsx"
 
 
+class AlreadyFilled(ValueError):
+    """The database already holds returns: demo data may only go into an empty one."""
+
+
 def _refuse_if_filled(session) -> None:
     if session.scalar(select(func.count()).select_from(Submission)):
-        raise ValueError("数据库中已有上报数据，不能再生成示例数据（示例数据只能写入空库）")
+        raise AlreadyFilled("数据库中已有上报数据，不能再生成示例数据（示例数据只能写入空库）")
 
 
 @dataclass
