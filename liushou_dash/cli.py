@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -29,6 +30,8 @@ def cmd_seed_demo(args) -> int:
         summary = seed_demo(engine, months=args.months, scale=args.scale)
     except AlreadyFilled as exc:
         if args.if_empty:
+            from .auth import create_demo_accounts
+            create_demo_accounts(engine)  # a demo seeded before accounts existed gets them
             print("数据库中已有数据，不再生成示例数据")
             return 0
         print(exc, file=sys.stderr)
@@ -94,6 +97,35 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _read_password(args) -> str | None:
+    """From one line of stdin (scripts), else asked twice without echo (a person)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("密码：")
+    if first != getpass.getpass("再次输入密码："):
+        print("两次输入的密码不一致", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_create_user(args) -> int:
+    from .auth import Actor, create_user
+    engine = _engine(args)
+    init_db(engine)
+    password = _read_password(args)
+    if password is None:
+        return EXIT_USAGE
+    try:
+        user = create_user(engine, Actor.system(), args.name, args.role, password,
+                           township_code=args.township, display_name=args.display_name)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REFUSED
+    scope = f"，乡镇 {user.township_code}" if user.township_code else ""
+    print(f"已创建用户 {user.username}（{user.role_label}{scope}）")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m liushou_dash",
                                      description="留守儿童关爱工作监测平台 命令行")
@@ -131,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", choices=("township", "school"), default="township")
     p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     p.add_argument("-o", "--output", required=True)
+    p = command("create-user", cmd_create_user, "创建用户（交互输入密码，或 --password-stdin）")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=("leader", "clerk", "staff", "admin"))
+    p.add_argument("--township")
+    p.add_argument("--display-name", default="")
+    p.add_argument("--password-stdin", action="store_true")
     return parser
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from . import catalog
+from .auth import create_demo_accounts
 from .db import transaction
 from .ingest.issues import issue
 from .ingest.store import store_submission
@@ -35,7 +36,7 @@ from .models import (APPROVED, RETURNED, SUBMITTED, School, SchoolReturn, Settin
 SEED = 520525
 SCALES = ("county",)
 DEADLINE_DAY = 5
-REVIEWER = "staff01"
+REVIEWER = "staff"  # one of the demo accounts (auth.create_demo_accounts)
 DEMO_KEY, DEADLINE_KEY = "demo", "deadline_day"
 SCHOOL_KEYS = tuple(f.key for f in catalog.SCHOOLS.fields)
 HOME_KEYS = tuple(f.key for f in catalog.HOMES.fields)
@@ -690,7 +691,9 @@ def seed_demo(engine: Engine, months: int = 24, scale: str = "county",
         session.merge(Setting(key=DEMO_KEY, value="1"))
         session.merge(Setting(key=DEADLINE_KEY, value=str(DEADLINE_DAY)))
         session.flush()
-        return {"townships": len(data.profiles),
-                "schools": int(data.returns["school_code"].nunique()),
-                "periods": len(data.periods), "submissions": len(data.uploads),
-                "school_rows": session.scalar(select(func.count()).select_from(SchoolReturn))}
+        summary = {"townships": len(data.profiles),
+                   "schools": int(data.returns["school_code"].nunique()),
+                   "periods": len(data.periods), "submissions": len(data.uploads),
+                   "school_rows": session.scalar(select(func.count()).select_from(SchoolReturn))}
+    summary["accounts"] = create_demo_accounts(engine)
+    return summary

@@ -4,9 +4,17 @@ import shutil
 import pytest
 
 from tests.fixtures import county_engine
+from liushou_dash import auth
 from liushou_dash.db import make_engine
 
 PG_URL = os.environ.get("LIUSHOU_TEST_PG_URL")
+
+
+@pytest.fixture(autouse=True)
+def fast_bcrypt(monkeypatch):
+    """The cheapest bcrypt cost, so that tests logging in dozens of times stay fast;
+    test_auth.test_default_cost checks the real one."""
+    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,11 @@ import pandas as pd
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from liushou_dash import catalog
+from liushou_dash import auth, catalog
+from liushou_dash.auth import Actor
 from liushou_dash.db import init_db, make_engine, session_maker
 from liushou_dash.masterdata import DEMO_DIR, load_master
-from liushou_dash.models import School
+from liushou_dash.models import AuditEntry, School
 
 TOWNSHIP = "520525108"        # 张家湾镇
 OTHER_TOWNSHIP = "520525101"  # 骔岭镇
@@ -86,3 +87,21 @@ def funding_frame(year: int = 2026) -> pd.DataFrame:
         {"date": dt.date(year, 5, 20), "kind": "支出", "source": "县级", "category": "关爱活动",
          "amount": 12345.67, "description": "六一关爱活动", "voucher": "ZC-001"},
     ])
+
+
+PASSWORD = "Lsz-pass-2026"
+
+
+def make_user(engine, username, role, township=None, password=PASSWORD) -> Actor:
+    """An account created through the command line's identity, logged in."""
+    auth.create_user(engine, Actor.system(), username, role, password, township_code=township,
+                     display_name=f"{username}的姓名")
+    return auth.authenticate(engine, username, password)
+
+
+def audit_rows(engine, action, username=None) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+    if username is not None:
+        query = query.where(AuditEntry.username == username)
+    with session_maker(engine)() as session:
+        return list(session.scalars(query))

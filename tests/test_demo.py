@@ -420,6 +420,7 @@ def test_summary_counts_what_was_stored(seeded):
             "periods": 4,
             "submissions": session.scalar(select(func.count()).select_from(Submission)),
             "school_rows": session.scalar(select(func.count()).select_from(SchoolReturn)),
+            "accounts": ["admin", "leader", "staff", "clerk108"],
         }
     assert summary["townships"] == 29
     assert_school_rules(school_rows(engine), schools(engine))

@@ -12,9 +12,8 @@ from liushou_dash.db import session_maker, transaction
 from liushou_dash.ingest import ingest_file
 from liushou_dash.ingest.store import store_submission
 from liushou_dash.models import APPROVED, RETURNED, SUBMITTED, AuditEntry, Submission
-from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, school_frame
+from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
-from tests.test_auth import audit_rows, fast_bcrypt, make_user  # noqa: F401 (autouse fixture)
 
 PERIOD = "2026-10"
 TODAY = dt.date(2026, 11, 22)
