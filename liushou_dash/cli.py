@@ -74,8 +74,10 @@ def cmd_template(args) -> int:
 def cmd_ingest(args) -> int:
     from .ingest import ingest_file
     path = Path(args.file)
-    data = path.read_bytes() if path.is_file() else b""
-    report = ingest_file(_engine(args), data, path.name, args.township, args.period,
+    if not path.is_file():
+        print(f"找不到文件：{path}", file=sys.stderr)
+        return EXIT_USAGE
+    report = ingest_file(_engine(args), path.read_bytes(), path.name, args.township, args.period,
                          username=args.user, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
