@@ -63,7 +63,6 @@ class ParsedSheet:
     frame: pd.DataFrame                # raw cell values, columns = catalogue keys found
     excel_rows: pd.Series              # the row number Excel shows, aligned with frame
     letters: dict[str, str] = field(default_factory=dict)   # key -> column letter
-    col_index: dict[str, int] = field(default_factory=dict)  # key -> 0-based column
 
 
 def _field_for(index: dict[str, str], *texts: str) -> str | None:
@@ -169,8 +168,7 @@ def _parse_one(raw: RawSheet, sheet: catalog.Sheet, header_row: int,
     keep = ~_is_junk(frame, all_cells, sheet) if len(frame) else pd.Series(dtype=bool)
     return ParsedSheet(sheet, raw.name, frame[keep].reset_index(drop=True),
                        excel_rows[keep].reset_index(drop=True),
-                       letters={k: get_column_letter(c + 1) for k, c in columns.items()},
-                       col_index=dict(columns))
+                       letters={k: get_column_letter(c + 1) for k, c in columns.items()})
 
 
 def _missing_columns(parsed: ParsedSheet) -> list[Issue]:
