@@ -200,7 +200,6 @@ class Indicator:
     denominator: str | None = None     # None: the indicator is the numerator itself
     target: float | None = None
     better: str = "higher"             # "higher", "lower" or "zero" (alert above 0)
-    weight: float = 0.0                # weight in the composite score
     unit: str = "%"                    # "%" for shares; "人" for counts and per-head ratios
     levels: tuple[str, ...] = ("township", "school")
     help: str = field(default="")
@@ -228,24 +227,23 @@ INDICATORS = (
               better="lower"),
     Indicator("guardian_none", "无人监护人数", "guardian_none", target=0, better="zero",
               unit="人"),
-    Indicator("archived_rate", "建档率", "archived", "left_behind", target=1.0, weight=1),
-    Indicator("paired_rate", "结对率", "paired", "left_behind", target=1.0, weight=1),
+    Indicator("archived_rate", "建档率", "archived", "left_behind", target=1.0),
+    Indicator("paired_rate", "结对率", "paired", "left_behind", target=1.0),
     Indicator("mentor_load", "人均帮扶", "paired", "mentors", target=3, better="lower",
               unit="人"),
-    Indicator("visit_rate", "月走访率", "visited", "paired", target=1.0, weight=1),
-    Indicator("contact_rate", "亲情联系率", "parent_contact", "left_behind", target=1.0,
-              weight=1),
+    Indicator("visit_rate", "月走访率", "visited", "paired", target=1.0),
+    Indicator("contact_rate", "亲情联系率", "parent_contact", "left_behind", target=1.0),
     Indicator("village_coverage", "之家村(居)覆盖率", "villages_with_home", "villages",
-              target=1.0, weight=1, levels=("township",)),
+              target=1.0, levels=("township",)),
     Indicator("school_coverage", "之家学校覆盖率", "schools_with_home", "schools",
               target=1.0, levels=("township",)),
     Indicator("standardized_rate", "之家标准化率", "homes_standardized", "homes",
               levels=("township",)),
     Indicator("disbursement_rate", "资金拨付率", "disbursed", "allocated", target=1.0,
-              weight=1, levels=("township",)),
+              levels=("township",)),
     Indicator("report_rate", "上报率", "reported", "expected", target=1.0,
               levels=("township",)),
-    Indicator("on_time_rate", "及时率", "on_time", "expected", target=1.0, weight=1,
+    Indicator("on_time_rate", "及时率", "on_time", "expected", target=1.0,
               levels=("township",)),
 )
 INDICATORS_BY_KEY = {i.key: i for i in INDICATORS}

@@ -54,7 +54,7 @@ class School(Base):
 
 
 class Setting(Base):
-    """Key/value settings of this deployment (demo flag, deadline day, score weights)."""
+    """Key/value settings of this deployment (demo flag, deadline day); score weights live in rules.toml."""
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
@@ -125,6 +125,29 @@ SchoolReturn = type("SchoolReturn", (Base,), {
     "note": mapped_column(Text),
     **_school_return_columns(),
     "__table_args__": (Index("ix_school_returns_period", "period", "township_code"),),
+})
+
+
+def _total_columns() -> dict:
+    """Σ of every school count of a submission; NULL when it carries no school rows, so that
+    a township without school returns stays missing instead of reading as zero."""
+    counts = {f.key: mapped_column(Integer) for f in catalog.SCHOOLS.count_fields}
+    homes = {key: mapped_column(Integer) for key in
+             ("homes", "homes_standardized", "villages_with_home", "schools_with_home")}
+    money = {key: mapped_column(Numeric(16, 2)) for key in ("allocated", "disbursed")}
+    return {**counts, **homes, **money}
+
+
+# The rollup (liushou_dash/rollup.py): one row per submission, written in the transaction
+# that stores the submission. Submissions are never changed after they are stored (a
+# correction is a new submission), so their totals never go stale; which of them count
+# (current, approved) is read from the submissions table at query time.
+SubmissionTotals = type("SubmissionTotals", (Base,), {
+    "__tablename__": "submission_totals",
+    "__doc__": "Totals of one submission's rows: what the dashboards sum over townships.",
+    "submission_id": mapped_column(ForeignKey("submissions.id"), primary_key=True),
+    "schools_reported": mapped_column(Integer, nullable=False, default=0),
+    **_total_columns(),
 })
 
 
