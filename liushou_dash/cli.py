@@ -128,6 +128,22 @@ def cmd_create_user(args) -> int:
     return 0
 
 
+def cmd_bulletin(args) -> int:
+    from .bulletin import NoBulletin, build, check_period, title
+    engine = _engine(args)
+    try:
+        check_period(engine, args.period)
+    except NoBulletin as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE if exc.usage else EXIT_REFUSED
+    data, _, docx, xlsx = build(engine, args.period)
+    Path(args.output).write_bytes(docx)
+    if args.xlsx:
+        Path(args.xlsx).write_bytes(xlsx)
+    print(f"已生成《{title(data)}》：{args.output}" + (f"，表格：{args.xlsx}" if args.xlsx else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m liushou_dash",
                                      description="留守儿童关爱工作监测平台 命令行")
@@ -142,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("init-db", cmd_init_db, "创建或升级数据库结构")
     p = command("seed-demo", cmd_seed_demo, "生成示例数据")
-    p.add_argument("--months", type=int, default=24)
+    p.add_argument("--months", type=int, help="月数（默认：县 24，市、省 60）")
     p.add_argument("--scale", choices=("county", "city", "province"), default="county")
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时跳过（make run 使用）")
     p = command("load-master", cmd_load_master, "导入乡镇、村(居)、学校主数据")
@@ -171,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--township")
     p.add_argument("--display-name", default="")
     p.add_argument("--password-stdin", action="store_true")
+    p = command("bulletin", cmd_bulletin, "生成月度通报（Word），可同时导出表格（Excel）")
+    p.add_argument("--period", required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--xlsx", help="同时导出通报中的表格")
     return parser
 
 

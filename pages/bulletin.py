@@ -1,0 +1,88 @@
+"""月度通报: the bulletin of a month, previewed as it reads, with the Word document and the
+workbook of its tables to download.
+
+Layout only: the bulletin's content and files come from liushou_dash.bulletin."""
+import datetime as dt
+
+import streamlit as st
+
+from liushou_dash import bulletin, session, ui
+from liushou_dash.bulletin import Heading, Paragraph, Picture, Table
+from liushou_dash.db import database_url, engine_for
+from liushou_dash.download_audit import audit_download
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PICTURE_WIDTH = 860  # px: the charts are drawn for an A4 page, not a wide screen
+SCOPE_NOTE = ("通报覆盖全县各乡镇（街道），不受侧边栏的乡镇、学校类型筛选影响；数据为各乡镇当前"
+              "报送的数据（含未审核），与“数据下载”导出的乡镇表一致。")
+
+
+@st.cache_data(ttl=ui.CACHE_TTL_SECONDS, show_spinner=False)
+def periods(url: str) -> list[str]:
+    return bulletin.available_periods(engine_for(url))
+
+
+# Keyed by the day too: the bulletin carries its date of issue and "still missing" as of it.
+@st.cache_data(ttl=ui.CACHE_TTL_SECONDS, show_spinner="正在生成通报……")
+def build(url: str, period: str, today: dt.date):
+    data, blocks, docx, xlsx = bulletin.build(engine_for(url), period, today=today)
+    return bulletin.title(data), blocks, docx, xlsx
+
+
+def bold_lead(lead: str) -> str:
+    """The lead-in in bold. Its closing 。or ： stays outside the asterisks: Markdown does
+    not close ** between a CJK full stop and the next character."""
+    core = lead.rstrip("。：")
+    return f"**{ui.plain(core)}**{lead[len(core):]}" if core else lead
+
+
+def show(block) -> None:
+    if isinstance(block, Heading):
+        st.subheader(block.text)
+    elif isinstance(block, Paragraph):
+        st.markdown(bold_lead(block.lead) + ui.plain(block.text))
+    elif isinstance(block, Table):
+        st.markdown(f"**{block.caption}**")
+        st.dataframe(block.frame, hide_index=True)
+        if block.note:
+            st.caption(ui.plain(block.note))
+    elif isinstance(block, Picture):
+        st.image(block.png, caption=block.caption, width=PICTURE_WIDTH)
+
+
+def download(column, label: str, data: bytes, name: str, mime: str, primary: bool = False):
+    actor = ui.current_actor()
+    column.download_button(
+        label, data, file_name=name, mime=mime, icon="⬇️", width="stretch",
+        type="primary" if primary else "secondary",
+        on_click=audit_download if actor else "ignore",
+        args=(ui.engine(), actor, "bulletin") if actor else None,
+        kwargs={"file": name} if actor else None)
+
+
+session.page_actor("leader", "staff", "admin")
+if ui.is_demo():
+    st.info(ui.DEMO_BANNER, icon="🧪")
+st.title("月度通报")
+
+url = database_url()
+months = periods(url)
+if not months:
+    st.info(ui.NO_DATA_MESSAGE, icon="ℹ️")
+    st.stop()
+
+chosen = st.session_state.get(ui.FILTER_KEY)
+default = chosen.latest if chosen is not None and chosen.latest in months else months[0]
+period = st.selectbox("通报月份", months, index=months.index(default),
+                      format_func=ui.period_label)
+st.caption(SCOPE_NOTE)
+title, blocks, docx, xlsx = build(url, period, ui.today())
+
+left, right = st.columns(2)
+download(left, "下载通报（Word）", docx, f"{title}.docx", DOCX_MIME, primary=True)
+download(right, "下载通报表格（Excel）", xlsx, f"{title}.xlsx", XLSX_MIME)
+
+st.header(title, divider="red")
+for block in blocks:
+    show(block)
