@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from .store import current_submission
 
 PERIOD_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 SUBMITTING_ROLES = ("clerk", "staff", "admin")
+CODES_PER_QUERY = 5000  # keeps IN lists under every driver's bound-parameter limit
 
 
 def parse_period(period: str) -> tuple[int, int] | None:
@@ -49,6 +51,15 @@ class Context:
     last_month_left_behind: dict[str, int] = field(default_factory=dict)
     locked: bool = False
 
+    @cached_property
+    def school_index(self) -> tuple[set[str], dict[str, str], dict[str, str]]:
+        """(the township's school codes, every school's township, the township's school
+        names): built once, several checks use them."""
+        schools = self.schools
+        own = schools[schools["township_code"] == self.township_code]
+        return (set(own["code"]), dict(zip(schools["code"], schools["township_code"])),
+                dict(zip(own["code"], own["name"])))
+
     @property
     def usable(self) -> bool:
         return self.township_known and self.period_issue is None
@@ -67,9 +78,28 @@ def _check_period(period: str, today: dt.date) -> Issue | None:
     return None
 
 
-def load_context(session: Session, township_code: str, period: str, today: dt.date) -> Context:
+def _homes_elsewhere(connection, township_code: str, codes: list[str]) -> dict[str, str]:
+    """Which of `codes` another township's current submissions list, and which township.
+    Only the file's own codes are looked up (by index): a province holds millions of home
+    rows, one list per township and month."""
+    found: dict[str, str] = {}
+    for i in range(0, len(codes), CODES_PER_QUERY):
+        rows = connection.execute(
+            select(Home.home_code, Home.township_code).join(
+                Submission, Submission.id == Home.submission_id)
+            .where(Home.home_code.in_(codes[i:i + CODES_PER_QUERY]),
+                   Submission.is_current.is_(True), Home.township_code != township_code))
+        found.update(rows.all())
+    return found
+
+
+def load_context(session: Session, township_code: str, period: str, today: dt.date,
+                 home_codes=()) -> Context:
+    """What validation needs; `home_codes` are the codes of the file's 留守儿童之家 sheet."""
     context = Context(township_code, period, period_issue=_check_period(period, today))
-    township = session.get(Township, township_code)
+    # Locking the township's row serialises uploads of one township on PostgreSQL, so two
+    # at once cannot both supersede the same submission (SQLite serialises writers anyway).
+    township = session.get(Township, township_code, with_for_update=True)
     if township is None:
         return context
     context.township_known = True
@@ -85,12 +115,12 @@ def load_context(session: Session, township_code: str, period: str, today: dt.da
         return context
     current = current_submission(session, township_code, period)
     context.locked = current is not None and current.status == APPROVED
-    others = session.execute(
-        select(Home.home_code, Home.township_code).join(
-            Submission, Submission.id == Home.submission_id)
-        .where(Submission.is_current.is_(True), Home.township_code != township_code))
-    context.other_home_codes = dict(others.all())
-    last = session.execute(
+    # Through the Core connection: the ORM's row handling costs more than the query when a
+    # township has thousands of schools.
+    connection = session.connection()
+    context.other_home_codes = _homes_elsewhere(
+        connection, township_code, sorted({str(c) for c in home_codes if c is not None}))
+    last = connection.execute(
         select(SchoolReturn.school_code, SchoolReturn.left_behind).join(
             Submission, Submission.id == SchoolReturn.submission_id)
         .where(Submission.is_current.is_(True), Submission.township_code == township_code,

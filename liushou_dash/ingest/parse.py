@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
+from pandas._libs import lib
 from openpyxl.utils import get_column_letter
 
 from .. import catalog
@@ -24,6 +25,7 @@ _SPACES = re.compile(r"\s+")
 _TRAILING_UNIT = re.compile(r"\([^()]*\)$")
 _SUB_ITEM = re.compile(r"^其中[:,]?")
 _MARKERS = "合计", "小计", "总计", "填表人", "填报人", "审核人", "填报日期", "负责人", "制表", "联系电话"
+_NOTE = re.compile(r"[\u4e00-\u9fff]{6,}")
 
 
 def norm_text(value) -> str:
@@ -63,6 +65,7 @@ class ParsedSheet:
     frame: pd.DataFrame                # raw cell values, columns = catalogue keys found
     excel_rows: pd.Series              # the row number Excel shows, aligned with frame
     letters: dict[str, str] = field(default_factory=dict)   # key -> column letter
+    blank: pd.DataFrame | None = None  # which cells of frame are empty (is_empty), if known
 
 
 def _field_for(index: dict[str, str], *texts: str) -> str | None:
@@ -117,26 +120,59 @@ def find_header(raw: RawSheet, sheet: catalog.Sheet) -> tuple[int, dict[str, int
     return best[1], best[2]
 
 
+NO_TEXT = frozenset(("empty", "floating", "integer", "mixed-integer-float", "decimal",
+                     "boolean", "datetime", "datetime64", "date", "time", "timedelta"))
+
+
+def holds_no_text(cells: pd.Series) -> bool:
+    """True when no cell is a string: one pass in C instead of a type check per cell."""
+    return lib.infer_dtype(cells, skipna=True) in NO_TEXT
+
+
 def is_empty(cells: pd.Series) -> pd.Series:
     """Empty cells, judged without normalising every cell (that is the slow part)."""
+    if holds_no_text(cells):  # a column of numbers, as most of a filled return is
+        return cells.isna()
+    # A cell that reads as a number is filled; only the others (a few blanks, a signature
+    # row, or a column of text) are looked at one by one.
+    unsure = pd.to_numeric(cells, errors="coerce").isna()
+    if not unsure.all():
+        empty = pd.Series(False, index=cells.index)
+        if unsure.any():
+            empty[unsure] = is_empty(cells[unsure]).to_numpy(dtype=bool)
+        return empty
     empty = cells.isna() | cells.eq("")
     rest = cells[~empty]
     text = rest[rest.map(type).eq(str)]
-    if len(text):  # a cell of spaces or line breaks only is empty too
+    # Only a cell without a letter or digit can be spaces, line breaks and asterisks only.
+    text = text[~text.str.contains(r"\w", regex=True)]
+    if len(text):
         empty[text.index] = norm_series(text).eq("")
     return empty
 
 
 def _looks_like_id(ident: pd.Series, sheet: catalog.Sheet) -> pd.Series:
-    text = norm_series(ident)
-    looks = text.ne("") & ~text.str.startswith(_MARKERS).astype(bool)
+    plain = ident.astype(str).str.fullmatch(r"\d+").astype(bool)  # most codes: no need to normalise
+    looks = pd.Series(True, index=ident.index)
+    text = norm_series(ident[~plain])
+    others = text.ne("") & ~text.str.startswith(_MARKERS).astype(bool)
     if sheet.field(sheet.id_key).kind == catalog.CODE:
-        looks &= text.str.contains(r"\d").astype(bool)
+        others &= text.str.contains(r"\d").astype(bool)
+    looks[~plain] = others.to_numpy(dtype=bool)
     return looks
 
 
-def _is_junk(frame: pd.DataFrame, all_cells: pd.DataFrame, sheet: catalog.Sheet) -> pd.Series:
-    """Blank rows, 合计 rows, signature rows and one-cell notes are not data."""
+def _marker_or_note(cells) -> bool:
+    """A 合计 or signature row (a cell starts with a marker), or a one-cell note."""
+    texts = [text for text in (norm_text(c) for c in cells if not pd.isna(c)) if text]
+    return (any(text.startswith(_MARKERS) for text in texts)
+            or (len(texts) == 1 and bool(_NOTE.search(texts[0]))))
+
+
+def _is_junk(frame: pd.DataFrame, all_cells: pd.DataFrame,
+             sheet: catalog.Sheet) -> tuple[pd.Series, pd.DataFrame]:
+    """Blank rows, 合计 rows, signature rows and one-cell notes are not data; also returns
+    which cells are empty, for the normaliser."""
     empty = frame.apply(is_empty).astype(bool)
     junk = empty.all(axis=1)
     # A pre-filled school row without a single number was not filled in: it is reported
@@ -147,28 +183,30 @@ def _is_junk(frame: pd.DataFrame, all_cells: pd.DataFrame, sheet: catalog.Sheet)
     # Only rows without a proper id can be 合计, signature or note rows: look at those alone.
     ident = frame[sheet.id_key] if sheet.id_key in frame else pd.Series("", index=frame.index)
     suspect = ~junk & ~_looks_like_id(ident, sheet)
-    if suspect.any():
-        text = all_cells[suspect].apply(norm_series)
-        marked = text.apply(lambda col: col.str.startswith(_MARKERS)).any(axis=1)
-        note = text.ne("").sum(axis=1).eq(1) & text.apply(
-            lambda col: col.str.contains(r"[\u4e00-\u9fff]{6,}")).any(axis=1)
-        junk |= (marked | note).reindex(junk.index, fill_value=False).astype(bool)
-    return junk
+    if suspect.any():  # row by row: a handful of rows under the data, as a rule
+        marked = all_cells[suspect].apply(_marker_or_note, axis=1)
+        junk |= marked.reindex(junk.index, fill_value=False).astype(bool)
+    return junk, empty
 
 
 def _parse_one(raw: RawSheet, sheet: catalog.Sheet, header_row: int,
                columns: dict[str, int]) -> ParsedSheet:
     body = raw.rows[header_row + 1:]
     width = max((len(r) for r in body), default=0)
-    all_cells = pd.DataFrame([r + [""] * (width - len(r)) for r in body]) if body else \
-        pd.DataFrame(columns=range(width))
+    if any(len(r) < width for r in body):  # CSV rows can be short; spreadsheets' are not
+        body = [r + [""] * (width - len(r)) for r in body]
+    all_cells = pd.DataFrame(body) if body else pd.DataFrame(columns=range(width))
     frame = pd.DataFrame({key: all_cells[c] if c in all_cells else "" for key, c in
                           columns.items()}, index=all_cells.index)
     excel_rows = pd.Series(all_cells.index + header_row + 2, index=all_cells.index)
-    keep = ~_is_junk(frame, all_cells, sheet) if len(frame) else pd.Series(dtype=bool)
-    return ParsedSheet(sheet, raw.name, frame[keep].reset_index(drop=True),
-                       excel_rows[keep].reset_index(drop=True),
-                       letters={k: get_column_letter(c + 1) for k, c in columns.items()})
+    if not len(frame):
+        return ParsedSheet(sheet, raw.name, frame, excel_rows,
+                           letters={k: get_column_letter(c + 1) for k, c in columns.items()})
+    junk, empty = _is_junk(frame, all_cells, sheet)
+    return ParsedSheet(sheet, raw.name, frame[~junk].reset_index(drop=True),
+                       excel_rows[~junk].reset_index(drop=True),
+                       letters={k: get_column_letter(c + 1) for k, c in columns.items()},
+                       blank=empty[~junk].reset_index(drop=True))
 
 
 def _missing_columns(parsed: ParsedSheet) -> list[Issue]:

@@ -8,7 +8,8 @@ import pandas as pd
 from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
-from .. import audit, catalog
+from .. import audit, catalog, rollup
+from ..bulk import insert_frame
 from ..models import FundingEntry, Home, SchoolReturn, Submission
 
 MODELS = {"schools": SchoolReturn, "homes": Home, "funding": FundingEntry}
@@ -20,18 +21,15 @@ def current_submission(session: Session, township_code: str, period: str) -> Sub
         Submission.is_current.is_(True))).first()
 
 
-def _records(sheet_key: str, frame: pd.DataFrame, submission: Submission) -> list[dict]:
-    """Rows as dicts of plain Python values (drivers do not take numpy scalars), built
-    column by column because that is several times faster than row by row."""
-    columns = {f.key: frame[f.key].astype(object).where(frame[f.key].notna(), None).tolist()
-               for f in catalog.SHEETS_BY_KEY[sheet_key].fields}
-    columns["submission_id"] = [submission.id] * len(frame)
-    columns["township_code"] = [submission.township_code] * len(frame)
+def _rows(sheet_key: str, frame: pd.DataFrame, submission: Submission) -> pd.DataFrame:
+    """The sheet's catalogue columns plus the columns that tie each row to the submission."""
+    rows = frame[[f.key for f in catalog.SHEETS_BY_KEY[sheet_key].fields]].assign(
+        submission_id=submission.id, township_code=submission.township_code)
     if sheet_key == "schools":
-        columns["period"] = [submission.period] * len(frame)
+        rows["period"] = submission.period
     if sheet_key == "funding":
-        columns["year"] = [d.year for d in columns["date"]]
-    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+        rows["year"] = [d.year for d in rows["date"]]
+    return rows
 
 
 def _copy_rows(session: Session, model, source_id: int, target_id: int) -> None:
@@ -69,12 +67,12 @@ def store_submission(session: Session, *, township_code: str, period: str,
     session.add(submission)
     session.flush()
     for sheet_key, model in MODELS.items():
-        if sheet_key in frames:
-            records = _records(sheet_key, frames[sheet_key], submission)
-            if records:
-                session.execute(insert(model), records)
+        if sheet_key in frames:  # a whole sheet at once: a return may list 20,000 schools
+            insert_frame(session.connection(), model.__table__,
+                         _rows(sheet_key, frames[sheet_key], submission))
         elif previous is not None and getattr(previous, f"has_{sheet_key}"):
             _copy_rows(session, model, previous.id, submission.id)
+    rollup.refresh(session, submission.id)  # the dashboards' totals, in the same transaction
     audit.record(session, username, "submit", "submission", f"{township_code}/{period}",
                  before_id=previous.id if previous else None, after_id=submission.id,
                  file_name=file_name, sha256=sha256, carried=submission.carried)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import catalog, geo
 from .context import Context, period_end
-from .issues import Issue, issue
+from .issues import MAX_LISTED_PER_CODE, Issue, issue
 from .parse import ParsedSheet, norm_series
 
 SCHOOL = catalog.SCHOOLS
@@ -22,6 +22,11 @@ SUMS_TO_LEFT_BEHIND = {  # code -> the columns that must add up to 留守儿童�
 LEFT_BEHIND_CHANGE_WARNING = 0.30
 
 
+class _Row(dict):
+    """One row's values by key and as attributes, as the message functions read them."""
+    __getattr__ = dict.__getitem__
+
+
 class _Sheet:
     """A typed frame with the parsed sheet's row numbers and column letters, for messages."""
 
@@ -30,23 +35,29 @@ class _Sheet:
         self.sheet = parsed.sheet if parsed else None
         self.found: list[Issue] = []
 
-    def row(self, i) -> int | None:
-        return int(self.parsed.excel_rows.loc[i]) if self.parsed is not None else None
-
     def flag(self, mask: pd.Series, code: str, key: str, message) -> None:
-        """Add an issue for every row where mask is true; message(row) -> text."""
+        """Add an issue for every row where mask is true; message(row) -> text.
+
+        A warning may hold for every one of 20,000 rows, and issues.cap lists only the
+        first MAX_LISTED_PER_CODE of a code and counts the rest. So only those first rows
+        get a message; each further row is counted by repeating the last listed issue,
+        which cap counts and never lists."""
+        flagged = int(mask.sum())
+        if not flagged:
+            return
         letter = self.parsed.letters.get(key) if self.parsed is not None else None
         label = self.sheet.field(key).label
-        for i in mask[mask].index:
-            self.found.append(issue(code, message(self.frame.loc[i]), self.sheet.label,
-                                    self.row(i), label, letter))
+        listed = mask & (mask.cumsum() <= MAX_LISTED_PER_CODE)
+        rows = self.frame.loc[listed].to_dict("records")
+        numbers = (self.parsed.excel_rows.loc[listed].tolist() if self.parsed is not None
+                   else [None] * len(rows))
+        found = [issue(code, message(_Row(row)), self.sheet.label, number, label, letter)
+                 for row, number in zip(rows, numbers)]
+        self.found += found + found[-1:] * (flagged - len(found))
 
 
 def _codes_of_township(context: Context) -> tuple[set[str], dict[str, str], dict[str, str]]:
-    schools = context.schools
-    own = schools[schools["township_code"] == context.township_code]
-    return (set(own["code"]), dict(zip(schools["code"], schools["township_code"])),
-            dict(zip(own["code"], own["name"])))
+    return context.school_index
 
 
 def _duplicates(s: _Sheet, key: str, what: str) -> None:
@@ -90,8 +101,9 @@ def _school_warnings(s: _Sheet, context: Context) -> None:
     _, _, names = _codes_of_township(context)
     expected = f["school_code"].map(names)
     given = f["school_name"]
-    differs = given.notna() & expected.notna() & (
-        norm_series(given.fillna("")) != norm_series(expected.fillna("")))
+    # Normalise only the names that differ as typed: most are copied from the template.
+    differs = given.notna() & expected.notna() & given.ne(expected)
+    differs[differs] = (norm_series(given[differs]) != norm_series(expected[differs])).to_numpy()
     s.flag(differs, "W02", "school_name",
            lambda r: f"学校名称“{r.school_name}”与主数据“{names.get(r.school_code)}”不一致")
     last = f["school_code"].map(context.last_month_left_behind)
