@@ -1,12 +1,16 @@
 """Entry point: page setup and routing only; pages and roles are declared in navigation.py."""
 import streamlit as st
 
+from liushou_dash import session, sidebar
 from liushou_dash.navigation import pages_for
 
 st.set_page_config(page_title="留守儿童关爱工作监测平台", page_icon="🧒", layout="wide")
 
-groups = pages_for(role=None)  # the login gate will pass the user's role
-st.navigation({group: [st.Page(spec.path, title=spec.title, icon=spec.icon,
-                               default=(spec.path == "pages/cockpit.py"))
-                       for spec in specs]
-               for group, specs in groups.items()}).run()
+actor = session.gate()  # the login screen, until somebody is logged in
+groups = pages_for(role=actor.role)
+page = st.navigation({group: [st.Page(spec.path, title=spec.title, icon=spec.icon,
+                                      default=(spec.path == "pages/cockpit.py"))
+                              for spec in specs]
+                      for group, specs in groups.items()})
+sidebar.render_for(page)  # the demo banner; the dashboards' filters (kept in the URL)
+page.run()

@@ -29,6 +29,19 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+WRITE_OPTION = "liushou_write"
+
+
+def _begin_write_at_once(connection) -> None:
+    # A write transaction (db.transaction) takes SQLite's write lock when it begins instead
+    # of at its first INSERT/UPDATE: what it read first (the current submission, the month's
+    # lock) cannot change before it writes, and concurrent writers queue on the busy timeout
+    # rather than failing with "database is locked" when a stale read turns into a write.
+    # Plain reads (engine.connect()) keep the driver's deferred start and never wait.
+    if connection.get_execution_options().get(WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):
@@ -37,6 +50,7 @@ def make_engine(url: str | None = None) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_write_at_once)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -66,7 +80,8 @@ def session_maker(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def transaction(engine: Engine):
     """One write = one transaction: commits on success, rolls everything back on any error."""
-    with session_maker(engine).begin() as session:
+    writer = engine.execution_options(**{WRITE_OPTION: True})  # see _begin_write_at_once
+    with session_maker(writer).begin() as session:
         yield session
 
 

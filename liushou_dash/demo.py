@@ -34,7 +34,6 @@ from .models import (APPROVED, RETURNED, SUBMITTED, School, SchoolReturn, Settin
                      Township, Village)
 
 SEED = 520525
-SCALES = ("county",)
 DEADLINE_DAY = 5
 REVIEWER = "staff"  # one of the demo accounts (auth.create_demo_accounts)
 DEMO_KEY, DEADLINE_KEY = "demo", "deadline_day"
@@ -565,24 +564,44 @@ def _with_corrections(uploads: list[Upload], latest: int, today: dt.date,
 
 # --- Putting it together -------------------------------------------------------------------
 
-def _load_master(session) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+@dataclass
+class Master:
+    """The org units the demo is drawn over: townships (code, name, boundary as GeoJSON
+    text), villages (code, name, township_code) and schools (master columns plus
+    township_kind), each ordered by code, and the townships' parsed boundaries."""
+    townships: pd.DataFrame
+    villages: pd.DataFrame
+    schools: pd.DataFrame
+    boundaries: dict
+
+    @classmethod
+    def of(cls, townships: pd.DataFrame, villages: pd.DataFrame,
+           schools: pd.DataFrame) -> Master:
+        """From master frames as stored (schools without township_kind)."""
+        if schools.empty:
+            raise ValueError("数据库中没有学校主数据，无法生成示例数据")
+        schools = schools.copy()
+        schools["students"] = schools["students"].fillna(300).astype(int)
+        schools["boarding"] = schools["boarding"].astype(bool)
+        kinds = dict(zip(townships["code"], townships["name"].map(township_kind)))
+        schools["township_kind"] = schools["township_code"].map(kinds)
+        boundaries = {c: json.loads(b)
+                      for c, b in zip(townships["code"], townships["boundary"]) if b}
+        return cls(townships, villages, schools, boundaries)
+
+
+MASTER_SCHOOL_COLUMNS = (School.code, School.name, School.township_code, School.village_code,
+                         School.type, School.boarding, School.students, School.lon, School.lat)
+
+
+def _load_master(session) -> Master:
     connection = session.connection()
     townships = pd.read_sql(select(Township.code, Township.name, Township.boundary)
                             .order_by(Township.code), connection)
     villages = pd.read_sql(select(Village.code, Village.name, Village.township_code)
                            .order_by(Village.code), connection)
-    schools = pd.read_sql(select(School.code, School.name, School.township_code,
-                                 School.village_code, School.type, School.boarding,
-                                 School.students, School.lon, School.lat)
-                          .order_by(School.code), connection)
-    if schools.empty:
-        raise ValueError("数据库中没有学校主数据，无法生成示例数据")
-    schools["students"] = schools["students"].fillna(300).astype(int)
-    schools["boarding"] = schools["boarding"].astype(bool)
-    kinds = dict(zip(townships["code"], townships["name"].map(township_kind)))
-    schools["township_kind"] = schools["township_code"].map(kinds)
-    boundaries = {c: json.loads(b) for c, b in zip(townships["code"], townships["boundary"]) if b}
-    return townships, villages, schools, boundaries
+    schools = pd.read_sql(select(*MASTER_SCHOOL_COLUMNS).order_by(School.code), connection)
+    return Master.of(townships, villages, schools)
 
 
 def _warnings(schools_frame: pd.DataFrame) -> list[dict]:
@@ -640,9 +659,16 @@ class DemoData:
 
 def generate(session, months: int, today: dt.date) -> DemoData:
     """Draw the whole demo over the master data in the database; stores nothing."""
-    rng = np.random.default_rng(SEED)
+    return generate_for(_load_master(session), months, today, np.random.default_rng(SEED))
+
+
+def generate_for(master: Master, months: int, today: dt.date,
+                 rng: np.random.Generator) -> DemoData:
+    """Draw the demo over one county's master data (a city or province seed calls this
+    once per county, each with its own generator); stores nothing."""
     periods = demo_periods(months, today)
-    townships, villages, schools, boundaries = _load_master(session)
+    townships, villages, schools = master.townships, master.villages, master.schools
+    boundaries = master.boundaries
     profiles = township_profiles(townships, len(periods), rng)
     returns = school_returns(schools, periods, profiles, rng)
     registry = home_registry(schools, villages, boundaries, profiles, periods, rng)
@@ -670,30 +696,45 @@ def _store(session, data: DemoData) -> None:
             submission.reviewed_by, submission.reviewed_at = REVIEWER, upload.reviewed_at
 
 
-def seed_demo(engine: Engine, months: int = 24, scale: str = "county",
+def seed_demo(engine: Engine, months: int | None = None, scale: str = "county",
               today: dt.date | None = None) -> dict:
-    """Fill an empty database with `months` of synthetic returns over the demo county
-    (loading its master data first if the database has no townships) and mark it as a demo.
-    Refuses a database that already holds submissions."""
-    if scale not in SCALES:
-        raise ValueError(f"示例数据规模“{scale}”暂不支持，目前只能生成县级（county）示例数据")
+    """Fill an empty database with `months` of synthetic returns and mark it as a demo.
+
+    scale "county": the demo county (its master data loaded first if the database has no
+    townships), stored upload by upload through ingest.store, 24 months by default.
+    "city" and "province": the demo county and its clones (demo_scale.py), written in bulk,
+    60 months by default. Refuses a database that already holds submissions."""
+    from . import demo_scale  # it builds on this module
+    if scale not in demo_scale.SCALES:
+        raise ValueError(f"示例数据规模“{scale}”不支持，可选："
+                         f"{'、'.join(demo_scale.SCALES)}")
+    months = demo_scale.SCALES[scale].months if months is None else months
     if months < 1:
         raise ValueError("示例数据至少需要 1 个月")
+    today = today or dt.date.today()
     with transaction(engine) as session:
         _refuse_if_filled(session)
         has_townships = session.scalar(select(func.count()).select_from(Township))
-    if not has_townships:
+    if scale == "county" and not has_townships:
         load_master(engine)
     with transaction(engine) as session:
         _refuse_if_filled(session)  # again inside the writing transaction: no double seed
-        data = generate(session, months, today or dt.date.today())
-        _store(session, data)
+        if scale == "county":
+            summary = _seed_county(session, months, today)
+        else:
+            summary = demo_scale.seed_counties(session.connection(), demo_scale.SCALES[scale],
+                                               months, today)
         session.merge(Setting(key=DEMO_KEY, value="1"))
         session.merge(Setting(key=DEADLINE_KEY, value=str(DEADLINE_DAY)))
         session.flush()
-        summary = {"townships": len(data.profiles),
-                   "schools": int(data.returns["school_code"].nunique()),
-                   "periods": len(data.periods), "submissions": len(data.uploads),
-                   "school_rows": session.scalar(select(func.count()).select_from(SchoolReturn))}
+        summary["school_rows"] = session.scalar(select(func.count()).select_from(SchoolReturn))
     summary["accounts"] = create_demo_accounts(engine)
     return summary
+
+
+def _seed_county(session, months: int, today: dt.date) -> dict:
+    data = generate(session, months, today)
+    _store(session, data)
+    return {"townships": len(data.profiles),
+            "schools": int(data.returns["school_code"].nunique()),
+            "periods": len(data.periods), "submissions": len(data.uploads)}

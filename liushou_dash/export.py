@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 from openpyxl import Workbook
@@ -37,14 +37,25 @@ def export_table(engine: Engine, period_from: str, period_to: str,
                  fmt: str = "csv", columns: Iterable[str] | None = None) -> bytes:
     """The table of `level` ("township" or "school") for the months from `period_from` to
     `period_to`, as CSV or XLSX bytes. `columns` picks catalogue keys (ids always come)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"不支持的导出格式：{fmt}")
     flt = metrics.Filter.between(period_from, period_to,
                                  townships=None if townships is None else tuple(townships))
-    frame = export_frame(engine, flt, level, columns)
-    if fmt == "csv":
-        return to_csv(frame)
-    return to_xlsx(frame, SHEET_TITLES[level])
+    return export_bytes(engine, flt, level, fmt, columns)
+
+
+def export_bytes(engine: Engine, flt: metrics.Filter, level: str = "township",
+                 fmt: str = "csv", columns: Iterable[str] | None = None) -> bytes:
+    """The file for any filter (school types and approved data only included): what the
+    download page hands out, and what `export_table` writes for the command line."""
+    return frame_bytes(export_frame(engine, flt, level, columns), fmt, SHEET_TITLES[level])
+
+
+def frame_bytes(frame: pd.DataFrame, fmt: str, title: str = "数据",
+                kinds: Mapping[str, str] | None = None,
+                labels: Mapping[str, str] | None = None) -> bytes:
+    """Any frame as CSV (its column keys as headers) or XLSX (Chinese headers)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"不支持的导出格式：{fmt}")
+    return to_csv(frame, kinds) if fmt == "csv" else to_xlsx(frame, title, kinds, labels)
 
 
 def export_columns(level: str, columns: Iterable[str] | None = None) -> list[str]:
@@ -79,12 +90,17 @@ def _safe_text(column: pd.Series) -> pd.Series:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-def _csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
+def kind_of(key: str, kinds: Mapping[str, str] | None = None) -> str:
+    """The column's kind: given for frames that are not metrics tables, else by its key."""
+    return kinds[key] if kinds and key in kinds else metrics.column_kind(key)
+
+
+def _csv_cells(frame: pd.DataFrame, kinds: Mapping[str, str] | None) -> pd.DataFrame:
     """Text disarmed, money as 2-decimal strings; counts stay integers (<NA> -> empty) and
     rates stay floats for to_csv's 4-decimal float format."""
     cells = {}
     for key in frame.columns:
-        kind = metrics.column_kind(key)
+        kind = kind_of(key, kinds)
         if kind == TEXT:
             cells[key] = _safe_text(frame[key])
         elif kind == MONEY:
@@ -96,10 +112,10 @@ def _csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cells, index=frame.index)
 
 
-def to_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM (so Excel opens Chinese text right), keys as headers."""
+def to_csv(frame: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> bytes:
+    """UTF-8 with BOM (so Excel opens Chinese text right), the frame's columns as headers."""
     buffer = io.StringIO()
-    _csv_cells(frame).to_csv(buffer, index=False, float_format=f"%.{RATE_DECIMALS}f",
+    _csv_cells(frame, kinds).to_csv(buffer, index=False, float_format=f"%.{RATE_DECIMALS}f",
                              lineterminator="\r\n")
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -111,13 +127,19 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def column_label(key: str) -> str:
-    return catalog.label_of(key)
+def column_label(key: str, labels: Mapping[str, str] | None = None) -> str:
+    """The label given, else the catalogue's; a column already named for people keeps it."""
+    if labels and key in labels:
+        return labels[key]
+    try:
+        return catalog.label_of(key)
+    except KeyError:
+        return key
 
 
-def _column_width(key: str) -> float:
+def _column_width(key: str, label: str) -> float:
     catalogue_width = next((f.width for s in catalog.SHEETS for f in s.fields if f.key == key), 10)
-    return max(catalogue_width, display_width(column_label(key)) + 2)
+    return max(catalogue_width, display_width(label) + 2)
 
 
 def _xlsx_value(value, kind: str):
@@ -150,7 +172,8 @@ def _fill(cell: WriteOnlyCell, value, kind: str) -> WriteOnlyCell:
     return cell
 
 
-def to_xlsx(frame: pd.DataFrame, title: str = "数据") -> bytes:
+def to_xlsx(frame: pd.DataFrame, title: str = "数据", kinds: Mapping[str, str] | None = None,
+            labels: Mapping[str, str] | None = None) -> bytes:
     """Chinese headers, frozen header row, catalogue column widths and number formats."""
     if len(frame) + 1 > XLSX_MAX_ROWS:
         raise ValueError(f"共 {len(frame)} 行，超过 Excel 单表上限，请缩小月份或乡镇范围，或导出 CSV")
@@ -158,21 +181,22 @@ def to_xlsx(frame: pd.DataFrame, title: str = "数据") -> bytes:
     sheet = workbook.create_sheet(title)
     sheet.freeze_panes = "A2"
     keys = list(frame.columns)
-    kinds = [metrics.column_kind(key) for key in keys]
-    for index, key in enumerate(keys, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = _column_width(key)
-    sheet.append([_header_cell(sheet, key) for key in keys])
-    cells = _prototype_cells(sheet, kinds)
+    column_kinds = [kind_of(key, kinds) for key in keys]
+    headers = [column_label(key, labels) for key in keys]
+    for index, (key, header) in enumerate(zip(keys, headers), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _column_width(key, header)
+    sheet.append([_header_cell(sheet, header) for header in headers])
+    cells = _prototype_cells(sheet, column_kinds)
     for row in frame.itertuples(index=False, name=None):
         sheet.append([_fill(cell, _xlsx_value(value, kind), kind)
-                      for cell, value, kind in zip(cells, row, kinds)])
+                      for cell, value, kind in zip(cells, row, column_kinds)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _header_cell(sheet, key: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=column_label(key))
+def _header_cell(sheet, header: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=header)
     cell.font = Font(bold=True)
     cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     return cell

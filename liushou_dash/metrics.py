@@ -96,6 +96,11 @@ def period_label(period: str) -> str:
     return f"{year}年{month}月"
 
 
+def span_label(first: str, last: str) -> str:
+    """2025年11月至2026年10月, or one month's label."""
+    return period_label(first) if first == last else f"{period_label(first)}至{period_label(last)}"
+
+
 # --- The filter ------------------------------------------------------------------------------
 
 def _optional_tuple(values: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -297,12 +302,22 @@ def deadline_day(engine: Engine) -> int:
         return _deadline_day(conn)
 
 
-def latest_period(engine: Engine, approved_only: bool = False) -> str | None:
-    """The latest month with current data; None for an empty (or not yet created) database."""
+def period_span(engine: Engine, approved_only: bool = False) -> tuple[str, str] | None:
+    """The first and the latest month with current data; None for an empty (or not yet
+    created) database."""
     with engine.connect() as conn:
         if not inspect(conn).has_table(Submission.__tablename__):
             return None
-        return conn.scalar(select(func.max(Submission.period)).where(*_current(approved_only)))
+        first, latest = conn.execute(
+            select(func.min(Submission.period), func.max(Submission.period))
+            .where(*_current(approved_only))).one()
+    return None if latest is None else (first, latest)
+
+
+def latest_period(engine: Engine, approved_only: bool = False) -> str | None:
+    """The latest month with current data; None for an empty (or not yet created) database."""
+    span = period_span(engine, approved_only)
+    return None if span is None else span[1]
 
 
 # --- Readers: school returns -----------------------------------------------------------------
@@ -420,6 +435,19 @@ def _as_of(grid: pd.DataFrame, submissions: pd.DataFrame, flag: str,
         ["period", "township_code", "submission_id"]]
 
 
+SHEET_FLAGS = {"homes": ("has_homes", False), "funding": ("has_funding", True)}
+
+
+def sheet_submissions(engine: Engine, flt: Filter, sheet: str) -> pd.DataFrame:
+    """(period, township_code, submission_id): for every month and township of the filter,
+    the current submission whose `sheet` ("homes" or "funding") the dashboards show as of
+    that month — the same choice township_table makes for its home and funding measures."""
+    flag, same_year = SHEET_FLAGS[sheet]
+    with engine.connect() as conn:
+        grid = _grid(_townships(conn, flt), flt)
+        return _as_of(grid, _current_submissions(conn, flt), flag, same_year)
+
+
 def _homes_by_submission(conn: Connection, ids: list[int], flt: Filter) -> pd.DataFrame:
     homes, villages, schools = Home.__table__, Village.__table__, School.__table__
     # A host counts only when it is a village (school) of the home's own township.
@@ -533,6 +561,15 @@ def township_table(engine: Engine, flt: Filter) -> pd.DataFrame:
     table = _as_counts(_measures_zero_when_absent(table), COUNT_KEYS)
     table = table.sort_values(keys, ignore_index=True)
     return with_rates(table, "township")[list(table_columns("township"))]
+
+
+def county_by_period(table: pd.DataFrame, level: str = "township") -> pd.DataFrame:
+    """One row per period of `table`: the county's totals of that month (see `totals`)."""
+    rows = [{"period": period, **totals(group, level)}
+            for period, group in table.groupby("period", sort=True)]
+    return pd.DataFrame(rows, columns=["period", *(
+        key for key in (*COUNT_KEYS, *MEASURE_KEYS) if key in table.columns),
+        *(i.key for i in rate_indicators(level))])
 
 
 def county_summary(engine: Engine, flt: Filter) -> dict:

@@ -104,7 +104,9 @@ class Submission(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(50))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (Index("ix_submissions_current", "period", "township_code", "is_current"),)
+    __table_args__ = (Index("ix_submissions_current", "period", "township_code", "is_current"),
+                      # a township's months: the dashboards look back for its latest list
+                      Index("ix_submissions_township", "township_code", "period"))
 
 
 def _school_return_columns() -> dict:
@@ -157,7 +159,7 @@ class Home(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     township_code: Mapped[str] = mapped_column(String(9))
-    home_code: Mapped[str] = mapped_column(Text)
+    home_code: Mapped[str] = mapped_column(Text, index=True)  # ingest's E04 across townships
     name: Mapped[str] = mapped_column(Text)
     host_type: Mapped[str] = mapped_column(String(10))
     host_code: Mapped[str | None] = mapped_column(Text)

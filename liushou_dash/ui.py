@@ -1,69 +1,74 @@
-"""What the pages share: cached readers over liushou_dash.metrics and display helpers.
+"""What the pages read: cached readers over liushou_dash (views.py draws what they return).
 
-Pages lay out widgets only; everything they show is read and shaped here. Readers are
-cached per database URL with a TTL (DESIGN.md "Global filters"); call `clear_caches()`
-after every write.
+Pages lay out widgets only; everything they show is read here and shaped in the core.
+Readers go through one st.cache_data function keyed by the database URL, the reader's name
+and its arguments, so every session shares one copy (forty meeting screens cost one query)
+and `clear_caches()` after a write empties them all. Tables are read per month for the whole
+county and cut to the chosen townships in memory: moving the month range reads only the new
+months, and choosing townships reads nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
-from . import catalog, metrics
+from . import alerts as alert_rules
+from . import charts, export, filters, homes, ledger, messages, metrics, orgunits, progress
 from .db import database_url, engine_for
 from .metrics import Filter, period_label  # noqa: F401  (re-exported for the pages)
 
 CACHE_TTL_SECONDS = 300
-
-NO_DATA_MESSAGE = ("暂无上报数据。请先导入主数据和乡镇月报，"
-                   "或运行 `python -m liushou_dash seed-demo` 生成示例数据。")
-DEMO_BANNER = "示例数据：当前数据库中的数据为系统生成的演示数据，不代表任何真实情况。"
-
-HEADLINE_KEYS = ("left_behind", "archived_rate", "paired_rate", "village_coverage",
-                 "disbursement_rate", "report_rate")
-TOWNSHIP_BOARD_KEYS = ("left_behind", "guardian_none", "archived_rate", "paired_rate",
-                       "visit_rate", "contact_rate", "village_coverage", "school_coverage",
-                       "disbursement_rate", "on_time_rate")
-TOWNSHIP_NAME_LABEL = "乡镇"
-NOT_AVAILABLE = "—"
+MEETING_REFRESH_SECONDS = 60   # the meeting screen redraws from the cache this often
+FILTER_KEY = "filter"          # st.session_state: the Filter the sidebar built this run
+ACTOR_KEY = "actor"            # st.session_state: the logged-in auth.Actor, if any
+DEMO_BANNER, NO_DATA_MESSAGE = messages.DEMO_BANNER, messages.NO_DATA  # the login screen's
+NOT_AVAILABLE = messages.NOT_AVAILABLE
+URGENT_KINDS = (alert_rules.UNGUARDED, alert_rules.MISSING_RETURN)
 
 
 # --- Cached readers ----------------------------------------------------------------------------
-# Keyed by the resolved URL so that a cached result never outlives a change of database.
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _latest_period(url: str) -> str | None:
-    return metrics.latest_period(engine_for(url))
+def _filter_of(period, school_types=None, approved_only=False) -> Filter:
+    return Filter((period,), school_types=school_types, approved_only=approved_only)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _is_demo(url: str) -> bool:
-    return metrics.is_demo(engine_for(url))
+# name -> function of (engine, *arguments); the functions are looked up when called, so a
+# test can count the calls that reach liushou_dash.
+READERS: dict[str, Callable] = {
+    "span": lambda engine: metrics.period_span(engine),
+    "demo": lambda engine: metrics.is_demo(engine),
+    "townships": lambda engine: orgunits.townships(engine),
+    "boundaries": lambda engine: orgunits.boundaries(engine),
+    "villages": lambda engine: orgunits.villages(engine),
+    "schools": lambda engine, types: orgunits.schools(engine, types),
+    "township_month": lambda engine, *f: metrics.township_table(engine, _filter_of(*f)),
+    "school_month": lambda engine, *f: metrics.school_table(engine, _filter_of(*f)),
+    "homes": lambda engine, period, approved: homes.home_list(engine, period, approved),
+    "ledger": lambda engine, period, approved: ledger.entries(engine, period, approved),
+    "alerts": lambda engine, period, approved, today: alert_rules.alerts(
+        engine, period, approved, today),
+    "statuses": lambda engine, period, today: progress.statuses(engine, (period,), today),
+    "chase": lambda engine, period, today: progress.chase_list(
+        engine, progress.statuses(engine, (period,), today), today),
+    "as_of": lambda engine, approved: progress.data_as_of(engine, approved),
+    "export_frame": lambda engine, flt, level, columns: export.export_frame(
+        engine, flt, level, columns),
+    "export": lambda engine, flt, level, fmt, columns: export.export_bytes(
+        engine, flt, level, fmt, columns),
+}
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _township_table(url: str, flt: Filter) -> pd.DataFrame:
-    return metrics.township_table(engine_for(url), flt)
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=2000)
+def _read(url: str, reader: str, *arguments):
+    return READERS[reader](engine_for(url), *arguments)
 
 
-def latest_period() -> str | None:
-    return _latest_period(database_url())
-
-
-def is_demo() -> bool:
-    return _is_demo(database_url())
-
-
-def county_summary(flt: Filter) -> dict:
-    """metrics.county_summary, from the cached township table the page shows anyway."""
-    latest = flt.only(flt.latest)
-    return {"period": latest.latest, **metrics.totals(township_table(latest))}
-
-
-def township_table(flt: Filter) -> pd.DataFrame:
-    return _township_table(database_url(), flt)
+def read(reader: str, *arguments):
+    return _read(database_url(), reader, *arguments)
 
 
 def clear_caches() -> None:
@@ -71,54 +76,135 @@ def clear_caches() -> None:
     st.cache_data.clear()
 
 
-# --- Display helpers ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Card:
-    label: str
-    value: str
-    help: str
+def engine():
+    return engine_for(database_url())
 
 
-def headline_cards(summary: dict, keys: tuple[str, ...] = HEADLINE_KEYS) -> list[Card]:
-    """KPI cards: the indicator's label, its formatted value, its formula as the tooltip."""
-    indicators = [catalog.INDICATORS_BY_KEY[key] for key in keys]
-    return [Card(i.label, metrics.format_value(i.key, metrics.indicator_value(summary, i)),
-                 i.formula()) for i in indicators]
+def today() -> dt.date:
+    return dt.date.today()
 
 
-def _column_config(key: str) -> st.column_config.NumberColumn:
-    formula = catalog.INDICATORS_BY_KEY[key].formula() if key in catalog.INDICATORS_BY_KEY else ""
-    return st.column_config.NumberColumn(help=formula or None)
+def is_demo() -> bool:
+    return read("demo")
 
 
-def _display_format(key: str) -> str:
-    return {metrics.PERCENT: "{:.1f}%", metrics.MONEY: "{:,.2f}",
-            metrics.RATIO: "{:.1f}"}.get(metrics.column_kind(key), "{:,.0f}")
+def filter_options() -> filters.Options | None:
+    span = read("span")
+    if span is None:
+        return None
+    return filters.Options.spanning(*span, read("townships")["township_code"])
 
 
-def _for_display(column: pd.Series, key: str) -> pd.Series:
-    """Percentages scaled to 0-100 and money to 万元, so the table sorts by number."""
-    kind = metrics.column_kind(key)
-    if kind == metrics.PERCENT:
-        return column.astype("float64") * 100
-    if kind == metrics.MONEY:
-        return column.astype("float64") / 10000
-    return column
+def township_colours() -> dict[str, str]:
+    """The fixed colour of every township (charts.township_colours over the county)."""
+    return charts.township_colours(read("townships"))
 
 
-def _display_label(key: str) -> str:
-    label = catalog.label_of(key)
-    return f"{label}（万元）" if metrics.column_kind(key) == metrics.MONEY else label
+def township_names() -> dict[str, str]:
+    names = read("townships")
+    return dict(zip(names["township_code"], names["township_name"]))
 
 
-def township_board(table: pd.DataFrame, keys: tuple[str, ...] = TOWNSHIP_BOARD_KEYS):
-    """A township table with Chinese column labels, formatted for reading ("—" where a
-    township has not reported), and the column_config that adds the formulas as tooltips."""
-    shown = {TOWNSHIP_NAME_LABEL: table["township_name"]}
-    shown |= {_display_label(key): _for_display(table[key], key).astype("float64")
-              for key in keys}
-    frame = pd.DataFrame(shown).reset_index(drop=True)
-    formats = {_display_label(key): _display_format(key) for key in keys}
-    config = {_display_label(key): _column_config(key) for key in keys}
-    return frame.style.format(formats), config
+def _months(reader: str, flt: Filter) -> pd.DataFrame:
+    frames = [read(reader, p, flt.school_types, flt.approved_only) for p in flt.periods]
+    return filters.restrict(pd.concat(frames, ignore_index=True), flt.townships)
+
+
+def township_table(flt: Filter) -> pd.DataFrame:
+    """metrics.township_table(flt), from the cache."""
+    return _months("township_month", flt)
+
+
+def school_table(flt: Filter) -> pd.DataFrame:
+    """metrics.school_table(flt), from the cache."""
+    return _months("school_month", flt)
+
+
+def township_schools(flt: Filter, township: str) -> pd.DataFrame:
+    """The school rows of one township for the filter's latest month (a drill-down)."""
+    return school_table(replace(flt.only(flt.latest), townships=(township,)))
+
+
+def month_pair(flt: Filter) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The township rows of the filter's latest month and of the month before (the cards)."""
+    return (township_table(flt.only(flt.latest)),
+            township_table(flt.only(metrics.previous_period(flt.latest))))
+
+
+def trend_filter(flt: Filter) -> Filter:
+    """The months a trend shows: the chosen range, or the year up to a single chosen month
+    (never before the first month with data)."""
+    if len(flt.periods) > 1:
+        return flt
+    first = read("span")[0]
+    start = metrics.period_of_month_number(max(metrics.month_number(flt.latest)
+                                               - filters.TREND_MONTHS + 1,
+                                               metrics.month_number(first)))
+    return Filter(metrics.periods_between(start, flt.latest), flt.townships, flt.school_types,
+                  flt.approved_only)
+
+
+def alerts(flt: Filter) -> list:
+    found = read("alerts", flt.latest, flt.approved_only, today())
+    return [a for a in found if flt.townships is None or a.township_code in flt.townships]
+
+
+def home_list(flt: Filter) -> pd.DataFrame:
+    return filters.restrict(read("homes", flt.latest, flt.approved_only), flt.townships)
+
+
+def ledger_entries(flt: Filter) -> pd.DataFrame:
+    return filters.restrict(read("ledger", flt.latest, flt.approved_only), flt.townships)
+
+
+def statuses(flt: Filter, periods: Sequence[str] | None = None) -> pd.DataFrame:
+    frames = [read("statuses", p, today()) for p in (periods or flt.periods)]
+    return filters.restrict(pd.concat(frames, ignore_index=True), flt.townships)
+
+
+def chase_list(flt: Filter) -> tuple[str, pd.DataFrame]:
+    """The month being collected now and the chosen townships that still owe it."""
+    period = progress.reporting_period(today())
+    return period, filters.restrict(read("chase", period, today()), flt.townships)
+
+
+def schools(flt: Filter) -> pd.DataFrame:
+    return filters.restrict(read("schools", flt.school_types), flt.townships)
+
+
+def boundaries(flt: Filter) -> pd.DataFrame:
+    return filters.restrict(read("boundaries"), flt.townships)
+
+
+def villages(flt: Filter) -> pd.DataFrame:
+    return filters.restrict(read("villages"), flt.townships)
+
+
+def data_as_of(flt: Filter) -> dt.datetime | None:
+    return read("as_of", flt.approved_only)
+
+
+def export_frame(flt: Filter, level: str, columns: tuple[str, ...] | None) -> pd.DataFrame:
+    """export.export_frame for the filter: the table the download page previews."""
+    return read("export_frame", flt, level, columns)
+
+
+def export_files(flt: Filter, level: str, columns: tuple[str, ...] | None) -> dict[str, bytes]:
+    """export.export_bytes in every format: the very files the command line writes."""
+    return {fmt: read("export", flt, level, fmt, columns) for fmt in export.FORMATS}
+
+
+def current_actor():
+    """The logged-in auth.Actor, or None when the app runs without the login gate."""
+    return st.session_state.get(ACTOR_KEY)
+
+
+def plain(text) -> str:
+    """Text from master data or a user, shown as typed where Streamlit renders Markdown."""
+    from .session import plain as escaped  # session imports this module
+    return escaped(text)
+
+
+def urgent_alerts(flt: Filter) -> list:
+    """The alerts that cannot wait: children without a guardian, returns not in."""
+    return [a for a in alerts(flt) if a.kind in URGENT_KINDS]

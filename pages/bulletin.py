@@ -62,8 +62,6 @@ def download(column, label: str, data: bytes, name: str, mime: str, primary: boo
 
 
 session.page_actor("leader", "staff", "admin")
-if ui.is_demo():
-    st.info(ui.DEMO_BANNER, icon="🧪")
 st.title("月度通报")
 
 url = database_url()

@@ -1,27 +1,26 @@
-"""总览: the county's headline numbers for the latest month and the township table.
-
-Layout only: every number comes from liushou_dash.ui (cached readers over metrics)."""
+"""总览: headline indicators against their targets, what needs action now, the township
+league table and the year's trend. Layout only: numbers come from liushou_dash."""
 import streamlit as st
 
-from liushou_dash import ui
+from liushou_dash import charts, kpi, metrics, ui, views
 
-if ui.is_demo():
-    st.info(ui.DEMO_BANNER, icon=":material/science:")
+flt = views.page_start("留守儿童关爱工作总览")
+period = flt.latest
 
-st.title("留守儿童关爱工作总览")
+latest, before = ui.month_pair(flt)
+views.show_cards(kpi.cards(latest, before, period))
+st.caption("卡片数值按目标着色：绿色达标，橙色接近目标，红色未达标。箭头为较上月变化，"
+           "按两个月都已上报的乡镇同口径比较；悬停问号查看计算公式、分子分母和目标。")
 
-period = ui.latest_period()
-if period is None:
-    st.info(ui.NO_DATA_MESSAGE, icon=":material/info:")
-    st.stop()
+st.subheader("需要立即处理")
+views.show_alerts(ui.alerts(flt), period)
 
-latest = ui.Filter((period,))
-st.caption(f"数据截至 {ui.period_label(period)}")
+st.subheader("乡镇排名")
+st.caption("按综合得分排名（各项比率达到目标的程度加权平均，权重见监测规则）；"
+           "点击列标题可排序，单元格颜色表示是否达到目标。")
+views.show_board(kpi.league_table(latest, before), period, height="all", key="league")
 
-cards = ui.headline_cards(ui.county_summary(latest))
-for column, card in zip(st.columns(len(cards)), cards):
-    column.metric(card.label, card.value, help=card.help, border=True)
-
-st.subheader("各乡镇情况")
-table, column_config = ui.township_board(ui.township_table(latest))
-st.dataframe(table, column_config=column_config, hide_index=True, placeholder=ui.NOT_AVAILABLE)
+st.subheader("月度趋势")
+trend = metrics.county_by_period(ui.township_table(ui.trend_filter(flt)))
+views.show(charts.county_trend(trend, ("archived_rate", "paired_rate", "visit_rate",
+                                       "contact_rate", "report_rate")))

@@ -1,50 +1,98 @@
-"""The app through Streamlit's AppTest: the cockpit against a real test database."""
+"""The dashboards through Streamlit's AppTest, logged in, against real databases.
+
+Every number a page shows is checked against what liushou_dash.metrics (or the reader the
+page names) gives for the same filter, computed here independently of the page; the sidebar
+filters are driven through the URL and the widgets; downloads are compared byte for byte with
+the command line's files. Most tests share one seeded demo county (tests.demo_db) and one warm
+cache, so the module stays quick."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
-from pathlib import Path
+import io
+import json
 
+import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 import streamlit as st
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import catalog, metrics
-from liushou_dash.db import dispose_engines, make_engine, session_maker, transaction
+from liushou_dash import (alerts, catalog, composition, export, homes, ledger, metrics,
+                          orgunits, progress, ranking, targets, ui)
+from liushou_dash.cli import main as cli
+from liushou_dash.db import dispose_engines, transaction
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.models import Setting, Township
+from liushou_dash.models import Setting
+from liushou_dash.navigation import pages_for
+from tests.apptest import APP, account, fine, navigation_only, sign_in, url_of  # noqa: F401
+from tests.demo_db import LATEST, demo_engine  # noqa: F401  (a fixture)
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, funding_frame, home_frame, school_frame
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-HEADLINE = ("left_behind", "archived_rate", "paired_rate", "village_coverage",
-            "disbursement_rate", "report_rate")
+DASHBOARDS = ("pages/cockpit.py", "pages/children.py", "pages/homes.py", "pages/funding.py",
+              "pages/pairing.py", "pages/map.py", "pages/meeting.py", "pages/progress.py",
+              "pages/download.py")
+DEFAULT_FROM = "2025-11"   # the demo's latest month is 2026-10: a year up to it
 
 
-def url_of(engine) -> str:
-    return engine.url.render_as_string(hide_password=False)
+def shown(key: str, value) -> str:
+    """How a card shows a value, written out here rather than borrowed from the code."""
+    if pd.isna(value):
+        return "—"
+    indicator = catalog.INDICATORS_BY_KEY[key]
+    if indicator.is_percent:
+        return f"{value * 100:.1f}%"
+    if indicator.is_rate:
+        return f"{value:.1f}"
+    return f"{int(value):,}"
 
+
+def card_texts(app: AppTest) -> dict[str, str]:
+    """label -> the value without its colour markup (":red[61.7%]" -> "61.7%")."""
+    return {m.label: m.value.split("[")[-1].rstrip("]") for m in app.metric}
+
+
+def charts_of(app: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def values(field) -> list:
+    """A trace's x or y as a list: plotly sends numbers as base64 typed arrays."""
+    if isinstance(field, dict) and "bdata" in field:
+        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"]).tolist()
+    return list(field)
+
+
+def chart_titled(app: AppTest, title: str) -> dict:
+    [chart] = [c for c in charts_of(app) if c["layout"]["title"]["text"] == title]
+    return chart
+
+
+def table_with(app: AppTest, column: str) -> pd.DataFrame:
+    [table] = [d.value for d in app.dataframe if column in d.value.columns]
+    return table
+
+
+# --- A small database: the two townships of tests.fixtures -----------------------------------
 
 @pytest.fixture
-def use_database(monkeypatch):
-    """Point the app at a database; the caches (Streamlit's and the engines) start empty."""
-    urls = []
-
-    def point_at(engine):
-        url = url_of(engine)
-        urls.append(url)
-        monkeypatch.setenv("LIUSHOU_DATABASE_URL", url)
-        st.cache_data.clear()
-        return engine
-
-    yield point_at
+def open_app(monkeypatch, navigation_only):  # noqa: F811  (a fixture)
+    """app.py against `engine`, an administrator (who sees every dashboard) logged in, the
+    caches empty; optionally another page."""
+    def run(engine, page: str | None = None, query: dict | None = None) -> AppTest:
+        monkeypatch.setenv("LIUSHOU_DATABASE_URL", url_of(engine))
+        app = AppTest.from_file(APP, default_timeout=60)
+        sign_in(app, account(engine, "admin"))
+        for key, value in (query or {}).items():
+            app.query_params[key] = value
+        fine(app.run())
+        return fine(app.switch_page(page).run()) if page else app
+    st.cache_data.clear()
+    yield run
     st.cache_data.clear()
     dispose_engines()
-
-
-def run_app() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
 
 
 def fill(engine):
@@ -64,71 +112,407 @@ def fill(engine):
     return april
 
 
-def shown(key: str, value) -> str:
-    """How the cockpit must show a value, written out here rather than borrowed."""
-    if pd.isna(value):
-        return "—"
-    if catalog.INDICATORS_BY_KEY[key].is_rate:
-        return f"{value * 100:.1f}%"
-    return f"{int(value):,}"
-
-
-def test_cockpit_shows_the_county_summary_of_the_latest_month(engine, use_database):
-    april = fill(use_database(engine))
+def test_cockpit_cards_are_the_county_summary_of_the_latest_month(engine, open_app):
+    april = fill(engine)
     own = school_frame(engine, OTHER_TOWNSHIP)
 
-    app = run_app()
+    app = open_app(engine)
 
     summary = metrics.county_summary(engine, metrics.Filter(("2026-04",)))
     assert summary["left_behind"] == april.left_behind.sum() + own.left_behind.sum()
-    metrics_shown = {m.label: m for m in app.metric}
-    for key in HEADLINE:
-        indicator = catalog.INDICATORS_BY_KEY[key]
-        card = metrics_shown[indicator.label]
-        assert card.value == shown(key, summary[key]), key
-        assert card.proto.help == indicator.formula()
+    cards = card_texts(app)
+    for key in ("left_behind", "archived_rate", "paired_rate", "village_coverage",
+                "disbursement_rate", "report_rate"):
+        assert cards[catalog.INDICATORS_BY_KEY[key].label] == shown(key, summary[key]), key
+    helps = {m.label: m.proto.help for m in app.metric}
+    assert helps["建档率"].startswith(catalog.INDICATORS_BY_KEY["archived_rate"].formula())
     assert any("2026年4月" in c.value for c in app.caption)
 
 
-def test_cockpit_shows_the_township_table(engine, use_database):
-    april = fill(use_database(engine))
-
-    table = run_app().dataframe[0].value
-
-    assert "乡镇" in table.columns
-    assert {catalog.label_of("left_behind"), catalog.label_of("archived_rate")} <= set(
-        table.columns)
-    by_name = table.set_index("乡镇")
-    assert len(by_name) == len(metrics.township_table(engine, metrics.Filter(("2026-04",))))
-    with session_maker(engine)() as session:
-        township_name = session.get(Township, TOWNSHIP).name
-    assert by_name.loc[township_name, "留守儿童数"] == april.left_behind.sum()
-    expected_rate = april.archived.sum() / april.left_behind.sum() * 100
-    assert by_name.loc[township_name, "建档率"] == pytest.approx(expected_rate)
-
-
-def test_demo_banner_only_when_the_demo_flag_is_set(engine, use_database):
-    fill(use_database(engine))
-    assert not any("示例数据" in info.value for info in run_app().info)
+def test_demo_banner_only_when_the_demo_flag_is_set(engine, open_app):
+    fill(engine)
+    assert not any("示例数据" in info.value for info in open_app(engine).info)
 
     with transaction(engine) as session:
         session.merge(Setting(key="demo", value="1"))
     st.cache_data.clear()
-    assert any("示例数据" in info.value for info in run_app().info)
+    app = open_app(engine)
+    for page in [spec.path for specs in pages_for("admin").values() for spec in specs]:
+        app = fine(app.switch_page(page).run())
+        assert any("示例数据" in info.value for info in app.info), page
 
 
-def test_empty_database_shows_a_friendly_message(engine, use_database):
-    use_database(engine)  # master data, no returns
+def test_every_dashboard_copes_with_sparse_data(engine, open_app):
+    """Two townships of twenty-nine, homes and a ledger for one only, a single month chosen:
+    every page still draws, the missing townships shown as missing."""
+    fill(engine)
+    app = open_app(engine, query={"from": "2026-04", "to": "2026-04"})
+    for page in DASHBOARDS:
+        app = fine(app.switch_page(page).run())
+        assert app.get("plotly_chart") or app.get("deck_gl_json_chart") or app.dataframe, page
 
-    app = run_app()
 
+@pytest.mark.parametrize("page", DASHBOARDS)
+def test_every_dashboard_says_so_while_there_are_no_returns(engine, open_app, page):
+    app = open_app(engine, page)  # master data, no returns
     assert any("暂无" in info.value for info in app.info)
-    assert not app.metric
+    assert not app.metric and not app.get("plotly_chart")
 
 
-def test_database_without_schema_shows_a_friendly_message(tmp_path, use_database):
-    use_database(make_engine(f"sqlite:///{tmp_path / 'blank.db'}"))
+def test_database_without_schema_shows_a_friendly_message(tmp_path, monkeypatch,
+                                                          navigation_only):  # noqa: F811
+    monkeypatch.setenv("LIUSHOU_DATABASE_URL", f"sqlite:///{tmp_path / 'blank.db'}")
+    st.cache_data.clear()
 
-    app = run_app()
+    app = fine(AppTest.from_file(APP, default_timeout=60).run())  # nobody can log in yet
 
-    assert any("暂无" in info.value for info in app.info)
+    assert any("init-db" in error.value for error in app.error)
+    st.cache_data.clear()
+    dispose_engines()
+
+
+def test_a_write_shows_once_the_caches_are_cleared(engine, open_app):
+    fill(engine)
+    before = card_texts(open_app(engine))["留守儿童数"]
+    more = school_frame(engine, TOWNSHIP, seed=7)
+    with transaction(engine) as session:
+        store_submission(session, township_code=TOWNSHIP, period="2026-04",
+                         frames={"schools": more})
+    expected = shown("left_behind", more.left_behind.sum()
+                     + school_frame(engine, OTHER_TOWNSHIP).left_behind.sum())
+    assert expected != before
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    sign_in(app, account(engine, "admin"))
+    assert card_texts(fine(app.run()))["留守儿童数"] == before   # still the cached reading
+    ui.clear_caches()                                          # what every writer calls
+    assert card_texts(fine(app.run()))["留守儿童数"] == expected
+
+
+# --- The demo county --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_cache_for_the_module():
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+    dispose_engines()
+
+
+@pytest.fixture
+def dashboard(demo_engine, monkeypatch, navigation_only):  # noqa: F811
+    """open(page=None, query=None): app.py against the demo county, an administrator logged
+    in, the link's `query`; the cache stays warm from test to test (one database)."""
+    monkeypatch.setenv("LIUSHOU_DATABASE_URL", url_of(demo_engine))
+    admin = account(demo_engine, "admin")
+
+    def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
+        app = AppTest.from_file(APP, default_timeout=60)
+        sign_in(app, admin)
+        for key, value in (query or {}).items():
+            app.query_params[key] = value
+        fine(app.run())
+        return fine(app.switch_page(page).run()) if page else app
+    return open_page
+
+
+@pytest.fixture(scope="module")
+def year(demo_engine):
+    """The default filter: the year up to the latest month, every township."""
+    return metrics.Filter.between(DEFAULT_FROM, LATEST)
+
+
+def test_the_cockpit_of_the_demo_county(dashboard, demo_engine, year):
+    app = dashboard()
+
+    summary = metrics.county_summary(demo_engine, year)
+    cards = card_texts(app)
+    assert len(cards) == 9
+    for card in app.metric:
+        key = next(i.key for i in catalog.INDICATORS if i.label == card.label)
+        assert cards[card.label] == shown(key, summary[key]), key
+        status = targets.status(key, summary[key], LATEST)
+        if status:
+            assert card.value.startswith(f":{targets.COLOURS[status]}["), key
+    assert app.query_params == {"from": DEFAULT_FROM, "to": LATEST}
+
+
+def test_the_cockpit_lists_unguarded_children_and_missing_returns(dashboard, demo_engine):
+    app = dashboard()
+    found = alerts.alerts(demo_engine, LATEST, today=dt.date.today())
+    unguarded = [a.message for a in found if a.kind == alerts.UNGUARDED]
+    missing = [a.message for a in found if a.kind == alerts.MISSING_RETURN]
+    assert unguarded and missing
+    [error] = app.error
+    assert all(message in error.value for message in unguarded)
+    assert any(all(message in w.value for message in missing) for w in app.warning)
+
+
+def test_the_cockpit_league_table_is_the_months_ranking(dashboard, demo_engine):
+    table = table_with(dashboard(), "综合得分")
+    expected = ranking.ranking(demo_engine, LATEST)
+    assert list(table["乡镇"]) == list(expected["township_name"])
+    assert table["综合得分"].tolist() == pytest.approx(expected["score"].tolist(), nan_ok=True)
+    by_name = table.set_index("乡镇")
+    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    row = month.dropna(subset=["paired_rate"]).iloc[0]
+    assert by_name.loc[row["township_name"], "结对率"] == pytest.approx(row["paired_rate"] * 100)
+
+
+def test_the_cockpit_trend_is_the_county_month_by_month(dashboard, demo_engine, year):
+    chart = chart_titled(dashboard(), "全县主要指标月度趋势")
+    series = metrics.county_by_period(metrics.township_table(demo_engine, year))
+    paired = next(trace for trace in chart["data"] if trace["name"] == "结对率")
+    assert values(paired["y"]) == pytest.approx(series["paired_rate"].tolist())
+    assert len(values(paired["x"])) == 12
+    assert chart["layout"]["yaxis"]["tickformat"] == ".1%"
+
+
+def test_a_copied_link_opens_the_same_numbers_on_any_page(dashboard, demo_engine):
+    query = {"from": "2026-04", "to": "2026-09", "township": ["520525108", "520525101"],
+             "type": ["小学", "教学点"], "approved": "1"}
+    flt = metrics.Filter.between("2026-04", "2026-09", townships=("520525101", "520525108"),
+                                 school_types=("小学", "教学点"), approved_only=True)
+    summary = metrics.county_summary(demo_engine, flt)
+
+    for page in ("pages/cockpit.py", "pages/children.py"):
+        app = dashboard(page, query)
+        cards = card_texts(app)
+        assert cards["留守儿童数"] == shown("left_behind", summary["left_behind"]), page
+        assert cards["无人监护人数"] == shown("guardian_none", summary["guardian_none"]), page
+        assert app.query_params == {"from": "2026-04", "to": "2026-09",
+                                    "township": ["520525101", "520525108"],
+                                    "type": ["小学", "教学点"], "approved": "1"}
+        assert "骔岭镇、张家湾镇 · 小学、教学点 · 仅已审核数据" in app.caption[0].value
+
+
+def test_filters_are_kept_across_pages_and_written_into_the_link(dashboard, demo_engine):
+    app = dashboard()
+    app.multiselect(key="filter_townships").set_value(["520525108"]).run()
+    app.select_slider(key="filter_months").set_value(("2026-01", "2026-06")).run()
+    assert app.query_params == {"from": "2026-01", "to": "2026-06", "township": "520525108"}
+
+    fine(app.switch_page("pages/review.py").run())   # a page without the filters
+    fine(app.switch_page("pages/homes.py").run())
+    assert app.multiselect(key="filter_townships").value == ["520525108"]
+    assert app.select_slider(key="filter_months").value == ("2026-01", "2026-06")
+    flt = metrics.Filter.between("2026-01", "2026-06", townships=("520525108",))
+    coverage = metrics.county_summary(demo_engine, flt)["village_coverage"]
+    assert card_texts(app)["之家村(居)覆盖率"] == shown("village_coverage", coverage)
+
+
+def test_choosing_townships_reads_nothing_again(dashboard, monkeypatch):
+    """The cockpit reads the county once per month; choosing townships cuts the cached
+    tables, and going back to a range already seen reads nothing."""
+    st.cache_data.clear()
+    calls = []
+    real = metrics.township_table
+    monkeypatch.setattr(metrics, "township_table",
+                        lambda engine, flt: calls.append(flt.periods) or real(engine, flt))
+    app = dashboard()
+    first = len(calls)
+    assert first > 0
+
+    app.multiselect(key="filter_townships").set_value(["520525108"]).run()
+    app.multiselect(key="filter_townships").set_value(["520525108", "520525101"]).run()
+    assert len(calls) == first
+
+    app.select_slider(key="filter_months").set_value(("2025-10", LATEST)).run()
+    assert calls[first:] == [("2025-10",)]   # only the month not read before
+    app.select_slider(key="filter_months").set_value((DEFAULT_FROM, LATEST)).run()
+    assert len(calls) == first + 1
+
+
+def test_the_children_page(dashboard, demo_engine):
+    app = dashboard("pages/children.py")
+    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    parts = composition.composition(metrics.totals(month))
+    chart = chart_titled(app, "留守儿童构成")
+    shares = {trace["name"]: values(trace["x"])[0] for trace in chart["data"]}
+    for row in parts.itertuples():
+        assert shares[row.label] == pytest.approx(row.share), row.label
+
+    stacked = chart_titled(app, "各乡镇留守儿童监护类型构成")
+    grandparents = next(t for t in stacked["data"] if t["name"] == "祖辈监护")
+    by_name = month.set_index("township_name")
+    for name, count in zip(values(grandparents["y"]), values(grandparents["x"])):
+        assert count == by_name.loc[name, "guardian_grandparents"]
+
+    app.selectbox(key="children_township").set_value(TOWNSHIP).run()
+    schools = metrics.school_table(demo_engine, metrics.Filter((LATEST,), townships=(TOWNSHIP,)))
+    table = table_with(app, "学校类型")
+    assert list(table["学校"]) == list(schools["school_name"])
+    assert table["留守儿童数"].tolist() == schools["left_behind"].tolist()
+
+
+def test_the_homes_page(dashboard, demo_engine):
+    app = dashboard("pages/homes.py")
+    listed = homes.home_list(demo_engine, LATEST)
+    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    assert len(table_with(app, "依托单位")) == len(listed) == month["homes"].sum()
+    assert any(f"之家名单（{len(listed)}所）" == h.value for h in app.subheader)
+    villages = table_with(app, "村(居)名称")
+    assert len(villages) == (month["villages"] - month["villages_with_home"]).sum()
+    equipment = table_with(app, "四项齐全").set_index("乡镇")
+    assert equipment.loc["全县", "四项齐全"] == pytest.approx(
+        homes.county_equipment(listed)["complete"] * 100)
+
+
+def test_the_funding_page(dashboard, demo_engine):
+    app = dashboard("pages/funding.py")
+    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    cards = card_texts(app)
+    assert cards["年度累计下达资金"] == metrics.format_wan_yuan(month["allocated"].sum())
+    assert cards["年度累计支出资金"] == metrics.format_wan_yuan(month["disbursed"].sum())
+    bars = chart_titled(app, "按乡镇的资金下达与支出")["data"][1]
+    by_name = month.set_index("township_name")
+    for name, wan in zip(values(bars["y"]), values(bars["x"])):
+        assert wan == pytest.approx(by_name.loc[name, "disbursed"] / 10000)
+
+    entries = ledger.entries(demo_engine, LATEST)
+    assert len(table_with(app, "凭证号")) == len(entries)
+    app.multiselect(key="ledger_kinds").set_value(["下达"]).run()
+    picked = table_with(app, "凭证号")
+    assert len(picked) == (entries["kind"] == "下达").sum()
+    assert picked["金额（元）"].sum() == pytest.approx(month["allocated"].sum())
+
+
+def test_the_pairing_page_puts_the_schools_below_target_first(dashboard, demo_engine):
+    app = dashboard("pages/pairing.py")
+    schools = metrics.school_table(demo_engine, metrics.Filter((LATEST,)))
+    table = table_with(app, "学校")
+    keys = ("paired_rate", "mentor_load", "visit_rate", "contact_rate")
+    missed = targets.missed_count(schools, keys, LATEST)
+    assert table["未达标项数"].iloc[0] == missed.max()
+    assert table["未达标项数"].is_monotonic_decreasing
+    first = schools.set_index("school_name").loc[table["学校"].iloc[0]]
+    assert table["结对率"].iloc[0] == pytest.approx(first["paired_rate"] * 100)
+    assert table["人均帮扶"].iloc[0] == pytest.approx(first["mentor_load"])
+
+
+def test_the_map_page(dashboard, demo_engine):
+    app = dashboard("pages/map.py")
+    [deck] = app.get("deck_gl_json_chart")
+    spec = json.loads(deck.proto.json)
+    assert "mapStyle" not in spec and spec["views"][0]["@@type"] == "OrthographicView"
+    assert json.loads(deck.proto.tooltip) == {"text": "{tooltip}"}
+    assert [layer["id"] for layer in spec["layers"]] == ["townships", "homes", "names"]
+    assert any(w.value == "乡镇边界为示意" for w in app.warning)
+
+    app.selectbox(key="map_indicator").set_value("village_coverage").run()
+    app.toggle(key="map_homes").set_value(False).run()
+    app.toggle(key="map_schools").set_value(True).run()
+    spec = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
+    assert [layer["id"] for layer in spec["layers"]] == ["townships", "schools", "names"]
+    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    row = month.iloc[0]
+    tooltips = [p["tooltip"] for p in spec["layers"][0]["data"]]
+    assert (f"{row['township_name']}\n之家村(居)覆盖率："
+            f"{metrics.format_percent(row['village_coverage'])}") in "\n".join(tooltips)
+    assert len(spec["layers"][1]["data"]) == len(orgunits.schools(demo_engine))
+
+
+def test_the_progress_page(dashboard, demo_engine, year):
+    app = dashboard("pages/progress.py")
+    found = progress.statuses(demo_engine, year.periods, dt.date.today())
+    matrix = app.dataframe[0].value
+    expected = progress.matrix(found)
+    assert matrix.shape == expected.shape
+    assert (matrix.to_numpy() == expected.to_numpy()).all()
+
+    rates = table_with(app, "及时率").set_index("乡镇")
+    table = metrics.township_table(demo_engine, year)
+    reported = table.groupby("township_name")["reported"].sum()
+    assert (rates["已报单位数"] == reported.reindex(rates.index)).all()
+
+    period = progress.reporting_period(dt.date.today())
+    chase = progress.chase_list(demo_engine, progress.statuses(
+        demo_engine, (period,), dt.date.today()), dt.date.today())
+    shown_chase = table_with(app, "剩余天数")
+    assert list(shown_chase["乡镇"]) == list(chase["township_name"])
+    assert len(app.get("download_button")) == 2
+
+
+def sheet_rows(data: bytes) -> list[tuple]:
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Every file a page hands to a download button: {file name: bytes}."""
+    files = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        files[filename] = path_or_data
+        return real(self, path_or_data, mimetype, kind, filename)
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return files
+
+
+def test_the_download_page_hands_out_the_command_lines_files(dashboard, demo_engine, downloads,
+                                                             tmp_path):
+    query = {"from": "2026-07", "to": LATEST, "township": [TOWNSHIP, OTHER_TOWNSHIP]}
+    app = dashboard("pages/download.py", query)
+    name = f"留守儿童乡镇数据_2026-07_{LATEST}"
+    for fmt in ("csv", "xlsx"):
+        out = tmp_path / f"cli.{fmt}"
+        assert cli(["--db", url_of(demo_engine), "export", "--from", "2026-07", "--to", LATEST,
+                    "--township", TOWNSHIP, "--township", OTHER_TOWNSHIP, "--level",
+                    "township", "--format", fmt, "-o", str(out)]) == 0
+        files = downloads[f"{name}.{fmt}"], out.read_bytes()
+        if fmt == "csv":
+            assert files[0] == files[1]
+        else:  # a workbook carries the time it was written: compare what it holds
+            assert sheet_rows(files[0]) == sheet_rows(files[1])
+    assert downloads[f"{name}.csv"].startswith(b"\xef\xbb\xbf")
+
+    downloads.clear()
+    app.radio(key="download_level").set_value("school").run()
+    app.multiselect(key="download_columns_school").set_value(["left_behind", "paired_rate"]).run()
+    flt = metrics.Filter.between("2026-07", LATEST, townships=(OTHER_TOWNSHIP, TOWNSHIP))
+    csv = pd.read_csv(io.BytesIO(downloads[f"留守儿童学校数据_2026-07_{LATEST}.csv"]),
+                      encoding="utf-8-sig", dtype={"township_code": str, "school_code": str})
+    assert list(csv.columns) == [*metrics.ID_COLUMNS["school"], "left_behind", "paired_rate"]
+    expected = export.export_frame(demo_engine, flt, "school", ["left_behind", "paired_rate"])
+    assert csv["left_behind"].tolist() == expected["left_behind"].tolist()
+    preview = table_with(app, "学校")
+    assert list(preview.columns)[-2:] == ["留守儿童数", "结对率"]
+
+
+def test_the_meeting_screen(dashboard, demo_engine):
+    app = dashboard("pages/meeting.py")
+    stamp = progress.data_as_of(demo_engine)
+    assert any(f"数据截至 {stamp.year}年{stamp.month}月{stamp.day}日 {stamp:%H:%M}" in h.value
+               for h in app.subheader)
+    assert len(app.metric) == 9
+    [league] = app.table
+    assert list(league.value["乡镇"]) == list(ranking.ranking(demo_engine, LATEST)["township_name"])
+    assert app.get("deck_gl_json_chart")
+
+
+def test_many_meeting_screens_share_one_reading(dashboard, monkeypatch):
+    """Forty screens refreshing cost one query: every session reads through the shared
+    cache, so a second screen (another session) reaches the database not at all."""
+    st.cache_data.clear()
+    calls = []
+    for name in ("township_table", "school_table"):
+        real = getattr(metrics, name)
+        monkeypatch.setattr(metrics, name, lambda engine, flt, real=real, name=name: (
+            calls.append(name) or real(engine, flt)))
+    dashboard("pages/meeting.py")
+    assert calls
+    calls.clear()
+    second = dashboard("pages/meeting.py")
+    fine(second.run())             # what the fragment's timer does every minute
+    assert calls == []
+
+
+def test_a_township_without_this_months_return_still_has_every_page(dashboard, demo_engine):
+    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    missing = month.loc[month["reported"] == 0, "township_code"].iloc[0]
+    app = dashboard(query={"township": missing})
+    assert card_texts(app)["留守儿童数"] == "—"
+    for page in DASHBOARDS:
+        app = fine(app.switch_page(page).run())

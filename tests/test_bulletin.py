@@ -357,7 +357,6 @@ def test_the_page_previews_the_bulletin_with_downloads(page, built):
     ranking = app.dataframe[1].value
     document_ranking = table_rows(built["document"].tables[1])
     assert list(ranking.iloc[0]) == document_ranking[1]
-    assert any("示例数据" in info.value for info in app.info)
     assert any(s.value == "一、总体情况" for s in app.subheader)
 
 

@@ -441,9 +441,9 @@ def test_second_seed_is_refused(engine):
     assert len(submissions(engine)) == len(before)
 
 
-def test_other_scales_are_not_there_yet(engine):
-    with pytest.raises(ValueError, match="暂不支持"):
-        seed_demo(engine, months=1, scale="city", today=TODAY)
+def test_an_unknown_scale_is_refused(engine):
+    with pytest.raises(ValueError, match="不支持"):
+        seed_demo(engine, months=1, scale="country", today=TODAY)
     assert len(submissions(engine)) == 0
 
 

@@ -425,19 +425,19 @@ def test_failure_half_way_stores_nothing(engine, monkeypatch):
     frames = all_frames(engine)
     data = workbook(frames)
     before = row_counts(engine)
-    real_insert = store.insert
+    real_insert = store.insert_frame
     calls = []
 
-    def failing_insert(model):  # fails at the third sheet, after two were written
-        calls.append(model)
-        if model is FundingEntry:
+    def failing_insert(conn, table, rows):  # fails at the third sheet, after two were written
+        calls.append(table)
+        if table is FundingEntry.__table__:
             raise RuntimeError("disk full")
-        return real_insert(model)
+        return real_insert(conn, table, rows)
 
-    monkeypatch.setattr(store, "insert", failing_insert)
+    monkeypatch.setattr(store, "insert_frame", failing_insert)
     with pytest.raises(RuntimeError):
         ingest(engine, data)
-    assert SchoolReturn in calls and Home in calls
+    assert SchoolReturn.__table__ in calls and Home.__table__ in calls
     assert row_counts(engine) == before
 
 

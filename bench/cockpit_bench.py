@@ -1,0 +1,136 @@
+"""cockpit_vs_sql and cockpit_trend_vs_sql: what the cockpit computes, against one GROUP BY.
+
+What "everything the cockpit shows" is, is read off the page itself: the cockpit is run once
+under Streamlit's AppTest (bench/apps/cockpit.py, a logged-in leader) against a small demo
+database, and every reader it asks liushou_dash.ui for is recorded. Those same reader
+functions are then called without any cache against the province database:
+- the month: every recorded call except the township tables of the trend's earlier months;
+- the trend: the township table of each month of the trend (12 months).
+Each is compared with one plain SELECT township_code, SUM(every count) ... GROUP BY over the
+school returns of the latest month (of the 12 months, grouped by month too, for the trend).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from common import OUT, ROOT, TODAY, log, median_seconds, sqlite_ready, sqlite_url
+from liushou_dash import catalog
+from liushou_dash.db import dispose_engines, init_db, make_engine
+from liushou_dash.demo import seed_demo
+
+APP = ROOT / "bench" / "apps" / "cockpit.py"
+MONTH_READER = "township_month"   # ui.READERS: one month's township table
+
+
+@dataclass(frozen=True)
+class Call:
+    reader: str
+    arguments: tuple
+
+    def run(self, engine):
+        from liushou_dash import ui
+        return ui.READERS[self.reader](engine, *self.arguments)
+
+
+def _small_demo() -> str:
+    url = sqlite_url("county")
+    if not sqlite_ready(url):
+        engine = make_engine(url)
+        init_db(engine)
+        seed_demo(engine, months=13, today=TODAY)
+        engine.dispose()
+    return url
+
+
+def recorded_calls() -> list[Call]:
+    """The readers the cockpit asks for on a cold cache, in order, recorded under AppTest."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from liushou_dash import ui
+
+    url = _small_demo()
+    calls: list[Call] = []
+    originals = dict(ui.READERS)
+
+    def recording(name, function):
+        def reader(engine, *arguments):
+            calls.append(Call(name, arguments))
+            return function(engine, *arguments)
+        return reader
+
+    previous_url = os.environ.get("LIUSHOU_DATABASE_URL")
+    os.environ["LIUSHOU_DATABASE_URL"] = url
+    ui.READERS.update({name: recording(name, f) for name, f in originals.items()})
+    try:
+        st.cache_data.clear()
+        app = AppTest.from_file(str(APP), default_timeout=120).run()
+        if app.exception:
+            raise RuntimeError(f"the cockpit failed: {[e.value for e in app.exception]}")
+    finally:
+        ui.READERS.update(originals)
+        st.cache_data.clear()
+        dispose_engines()
+        if previous_url is None:
+            os.environ.pop("LIUSHOU_DATABASE_URL", None)
+        else:
+            os.environ["LIUSHOU_DATABASE_URL"] = previous_url
+    return calls
+
+
+@dataclass
+class Workload:
+    latest: str
+    month: list[Call]
+    trend: list[Call]
+
+    @property
+    def trend_periods(self) -> list[str]:
+        return sorted(c.arguments[0] for c in self.trend)
+
+
+def workload(calls: list[Call]) -> Workload:
+    months = sorted({c.arguments[0] for c in calls if c.reader == MONTH_READER})
+    latest, before = months[-1], months[-2]   # the cards compare with the month before
+    trend = [c for c in calls if c.reader == MONTH_READER]
+    month = [c for c in calls if c.reader != MONTH_READER or c.arguments[0] in (latest, before)]
+    return Workload(latest, month, trend)
+
+
+def _group_by(periods: list[str]) -> str:
+    sums = ", ".join(f'SUM("{key}")' for key in catalog.SCHOOL_COUNT_KEYS)
+    by_month = "period, " if len(periods) > 1 else ""
+    return (f"SELECT {by_month}township_code, {sums} FROM school_returns "
+            f"WHERE period BETWEEN '{periods[0]}' AND '{periods[-1]}' "
+            f"GROUP BY {by_month}township_code")
+
+
+def measure(url: str, work: Workload, repeat: int) -> dict[str, float]:
+    """Median seconds of the cockpit's month, its trend, and the two plain GROUP BYs."""
+    engine = make_engine(url)
+
+    def sql(statement):
+        def run():
+            with engine.connect() as conn:
+                conn.execute(text(statement)).all()
+        return run
+
+    def calls(chosen):
+        def run():
+            for call in chosen:
+                call.run(engine)
+        return run
+
+    result = {
+        "sql_month": median_seconds(sql(_group_by([work.latest])), repeat),
+        "cockpit_month": median_seconds(calls(work.month), repeat),
+        "sql_trend": median_seconds(sql(_group_by(work.trend_periods)), repeat),
+        "cockpit_trend": median_seconds(calls(work.trend), repeat),
+    }
+    engine.dispose()
+    log(f"  {engine.dialect.name}: " + ", ".join(f"{k} {v * 1000:.0f} ms"
+                                                for k, v in result.items()))
+    return result

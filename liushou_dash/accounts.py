@@ -1,0 +1,60 @@
+"""What the login screen needs to know before anybody is logged in (DESIGN.md "Deployment").
+
+A production database gets no default account: its first run asks for the first
+administrator, and only while the database holds no account at all. The demo database has
+its demo accounts (auth.create_demo_accounts) and lists them on the login screen.
+No Streamlit here; liushou_dash.session draws the screens.
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import Engine
+
+from . import auth
+from .auth import Actor
+from .metrics import is_demo
+from .models import User
+
+NO_SCHEMA, FIRST_ADMIN, DEMO, LOGIN = "no_schema", "first_admin", "demo", "login"
+NO_SCHEMA_MESSAGE = ("数据库尚未初始化。请管理员在服务器上运行 "
+                     "`python -m liushou_dash init-db` 后刷新本页。")
+ALREADY_SET_UP = "系统中已有账号，不能再创建首个管理员，请直接登录"
+
+
+def _user_count(engine: Engine) -> int | None:
+    """How many accounts exist; None when the schema has not been created yet."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(User.__tablename__):
+            return None
+        return conn.scalar(select(func.count()).select_from(User))
+
+
+def login_state(engine: Engine) -> str:
+    """Which login screen to show: NO_SCHEMA, FIRST_ADMIN, DEMO or LOGIN."""
+    count = _user_count(engine)
+    if count is None:
+        return NO_SCHEMA
+    if is_demo(engine):
+        return DEMO
+    return FIRST_ADMIN if count == 0 else LOGIN
+
+
+def demo_accounts() -> pd.DataFrame:
+    """The demo accounts as the login screen lists them (user name, role, password)."""
+    return pd.DataFrame([{"用户名": username, "角色": auth.ROLE_LABELS[role],
+                          "密码": auth.DEMO_PASSWORD}
+                         for username, role, _, _ in auth.DEMO_ACCOUNTS])
+
+
+def create_first_admin(engine: Engine, username: str, password: str,
+                       display_name: str = "") -> Actor:
+    """The first administrator of a fresh production database, then logged in.
+
+    Refused as soon as any account exists (checked again here, not only on the screen), so
+    that the form cannot be replayed to add an administrator to a running system."""
+    if _user_count(engine) != 0 or is_demo(engine):
+        raise PermissionError(ALREADY_SET_UP)
+    auth.create_user(engine, Actor.system(), username, "admin", password,
+                     display_name=display_name)
+    return auth.authenticate(engine, username, password)

@@ -1,0 +1,80 @@
+"""Any frame of catalogue keys as a table people read: Chinese headers, numbers formatted the
+way the pages format them, cells of indicators coloured against their targets, formulas as
+column tooltips. Values stay numbers (percentages scaled to 0–100, money to 万元) so that a
+click on a header sorts by value, not by text.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from . import catalog, messages, metrics, targets
+
+NUMBER = "number"   # a measurement shown as written (opening hours)
+RANKING = "ranking"  # a rank or a count of things: whole numbers without separators
+SCORE, SIGNED = "score", "signed"
+YUAN = "yuan"        # money to the fen, as a ledger shows it (MONEY columns show 万元)
+FORMATS = {metrics.PERCENT: "{:.1f}%", metrics.MONEY: "{:,.2f}", metrics.RATIO: "{:.1f}",
+           metrics.COUNT: "{:,.0f}", NUMBER: "{:g}", RANKING: "{:.0f}", SCORE: "{:.2f}",
+           SIGNED: lambda value: f"{value:+.0f}" if value else "0", YUAN: "{:,.2f}"}
+LABELS = {"township_name": messages.TOWNSHIP, "school_name": messages.SCHOOL,
+          "rank": messages.RANK, "score": messages.SCORE, "rank_change": messages.RANK_CHANGE,
+          "missed": messages.MISSED_COUNT}
+KINDS = {"rank": RANKING, "score": SCORE, "rank_change": SIGNED, "missed": RANKING}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str
+    help: str | None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind != metrics.TEXT
+
+
+def _catalogue_label(key: str) -> str:
+    try:
+        return catalog.label_of(key)
+    except KeyError:
+        return key
+
+
+def column(key: str, labels: Mapping[str, str] | None = None,
+           kinds: Mapping[str, str] | None = None) -> Column:
+    kind = (kinds or {}).get(key) or KINDS.get(key) or metrics.column_kind(key)
+    text = (labels or {}).get(key) or LABELS.get(key) or _catalogue_label(key)
+    if kind == metrics.MONEY:
+        text = f"{text}（万元）"
+    indicator = catalog.INDICATORS_BY_KEY.get(key)
+    return Column(key, text, kind, indicator.formula() if indicator else None)
+
+
+def _scaled(values: pd.Series, kind: str) -> pd.Series:
+    if kind == metrics.PERCENT:
+        return values.astype("float64") * 100
+    if kind == metrics.MONEY:
+        return values.astype("float64") / 10000
+    return values.astype("float64") if kind != metrics.TEXT else values
+
+
+def styled(frame: pd.DataFrame, period: str | None = None,
+           labels: Mapping[str, str] | None = None,
+           kinds: Mapping[str, str] | None = None) -> tuple[Styler, list[Column]]:
+    """The Styler to show and its columns (for headers' tooltips)."""
+    columns = [column(key, labels, kinds) for key in frame.columns]
+    raw = frame.reset_index(drop=True)
+    shown = pd.DataFrame({c.label: _scaled(raw[c.key], c.kind) for c in columns})
+    styler = shown.style.format({c.label: FORMATS[c.kind] for c in columns if c.numeric},
+                                na_rep=messages.NOT_AVAILABLE)
+    for c in columns:
+        if c.key in catalog.INDICATORS_BY_KEY and targets.target(c.key, period) is not None:
+            style = targets.cell_style(c.key, period)
+            css = [style(value) for value in raw[c.key]]
+            styler = styler.apply(lambda _, css=css: css, subset=[c.label], axis=0)
+    return styler, columns

@@ -1,0 +1,208 @@
+"""How the pages draw what liushou_dash gives them: the page's frame, KPI cards, charts with
+their sentence, tables, the map with its legend, download buttons, the meeting screen's
+large type. Streamlit calls only; the numbers come from ui's cached readers and the core.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from . import alerts as alert_rules
+from . import export, kpi, maps, messages, metrics, progress, tables, ui
+from .charts import Chart
+from .metrics import Filter, period_label
+from .ui import plain
+
+NOT_AVAILABLE = messages.NOT_AVAILABLE
+FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel"}
+MIME_TYPES = {"csv": "text/csv",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",
+                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+ROW_PIXELS = 35  # st.dataframe's row height
+
+
+# --- Page frame --------------------------------------------------------------------------------
+
+def scope_text(flt: Filter, months: str | None = None) -> str:
+    """In words: which months (default: the latest), townships, school types and data."""
+    names = ui.township_names()
+    places = (messages.ALL_TOWNSHIPS if flt.townships is None
+              else "、".join(plain(names.get(c, c)) for c in flt.townships))
+    kinds = messages.ALL_SCHOOL_TYPES if flt.school_types is None else "、".join(flt.school_types)
+    data = messages.APPROVED_ONLY_NOTE if flt.approved_only else messages.ALL_DATA_NOTE
+    return " · ".join((months or period_label(flt.latest), places, kinds, data))
+
+
+def span_text(flt: Filter) -> str:
+    return metrics.span_label(flt.periods[0], flt.latest)
+
+
+def demo_banner() -> None:
+    """示例数据, on every page while the database holds the demo county (app.py draws it
+    through sidebar.render_for, above whatever page runs)."""
+    if ui.is_demo():
+        st.info(messages.DEMO_BANNER)
+
+
+def page_start(title: str, whole_span: bool = False) -> Filter:
+    """The title and the scope line (the latest month, or the whole span for a page that
+    shows every month); the filter the sidebar built. Stops the page with a friendly
+    message while the database holds no returns."""
+    st.title(title)
+    flt = st.session_state.get(ui.FILTER_KEY)
+    if flt is None:
+        st.info(messages.NO_DATA)
+        st.stop()
+    st.caption(scope_text(flt, span_text(flt) if whole_span else None))
+    return flt
+
+
+def show_cards(found: Sequence[kpi.Card], per_row: int = 5) -> None:
+    for start in range(0, len(found), per_row):
+        row = found[start:start + per_row]
+        for column, card in zip(st.columns(per_row), row):
+            column.metric(card.label, card.value, card.delta, delta_color=card.delta_color,
+                          help=card.help, border=True,
+                          delta_arrow="off" if card.delta_color == "off" else "auto")
+
+
+def show(chart: Chart, key: str | None = None) -> None:
+    """A chart and, under it, the sentence that says what it shows."""
+    st.plotly_chart(chart.figure, config=PLOTLY_CONFIG, key=key)
+    st.caption(chart.caption)
+
+
+def show_alerts(found: Sequence, period: str) -> None:
+    """无人监护 schools and missing returns in a box each; the other alerts folded away."""
+    if not any(a.kind in ui.URGENT_KINDS for a in found):
+        st.success(f"{period_label(period)}没有无人监护的留守儿童，也没有逾期未报的乡镇。")
+    for kind in ui.URGENT_KINDS:
+        chosen = [a for a in found if a.kind == kind]
+        if chosen:
+            box = st.error if kind == alert_rules.UNGUARDED else st.warning
+            box(_alert_list(alert_rules.KIND_LABELS[kind], chosen))
+    others = [a for a in found if a.kind not in ui.URGENT_KINDS]
+    if others:
+        with st.expander(f"其他提醒（{len(others)}条）：连续未达标、资金拨付滞后"):
+            st.markdown(_bullets(others))
+
+
+def _bullets(found: Sequence) -> str:
+    return "\n".join(f"- {plain(a.message)}" for a in found)
+
+
+def _alert_list(title: str, chosen: Sequence) -> str:
+    return f"**{title}（{len(chosen)}条）**\n\n{_bullets(chosen)}"
+
+
+# --- Tables ------------------------------------------------------------------------------------
+
+def show_table(frame: pd.DataFrame, period: str | None = None,
+               labels: Mapping[str, str] | None = None) -> None:
+    """A static table (HTML, so the meeting screen's large type applies to it)."""
+    styler, _ = tables.styled(frame, period, labels)
+    st.table(styler.hide(axis="index"))
+
+
+def _every_row(rows: int) -> int:
+    """The height (px) at which st.dataframe shows a header and `rows` rows unscrolled."""
+    return (rows + 1) * ROW_PIXELS + 3
+
+
+def show_matrix(table: pd.DataFrame) -> None:
+    """The township × month reporting matrix, every township in view, statuses coloured."""
+    st.dataframe(progress.styled_matrix(table), height=_every_row(len(table)))
+
+
+def show_board(frame: pd.DataFrame, period: str | None = None, height="auto",
+               key: str | None = None, labels: Mapping[str, str] | None = None,
+               kinds: Mapping[str, str] | None = None) -> None:
+    """A frame of catalogue keys as tables.styled shapes it, sortable by value. height="all"
+    shows every row without scrolling (a township table: the county's ~30 rows)."""
+    if height == "all":
+        height = _every_row(len(frame))
+    styler, columns = tables.styled(frame, period, labels, kinds)
+    config = {c.label: st.column_config.NumberColumn(help=c.help, width="small") if c.numeric
+              else st.column_config.TextColumn() for c in columns}
+    st.dataframe(styler, column_config=config, hide_index=True, placeholder=NOT_AVAILABLE,
+                 height=height, key=key)
+
+
+# --- Map ---------------------------------------------------------------------------------------
+
+def show_map(township_map: maps.TownshipMap | None, height: int = 560) -> None:
+    if township_map is None:
+        st.info(maps.NO_BOUNDARIES)
+        return
+    if township_map.synthetic:
+        st.warning(maps.SYNTHETIC_NOTE)
+    st.pydeck_chart(township_map.deck, height=height)
+    st.html(_legend_html(township_map.legend))
+    st.caption(township_map.caption)
+
+
+def _legend_html(entries: Sequence[maps.LegendEntry]) -> str:
+    # Colours and texts are ours (palette and formatted numbers), escaped all the same.
+    items = "".join(
+        f'<span style="display:inline-flex;align-items:center;margin-right:14px">'
+        f'<span style="width:18px;height:12px;background:{html.escape(e.colour)};'
+        f'border:1px solid #999;margin-right:5px"></span>{html.escape(e.text)}</span>'
+        for e in entries)
+    return f'<div style="font-size:0.9rem;line-height:1.8">{items}</div>'
+
+
+# --- Downloads ---------------------------------------------------------------------------------
+
+def download_buttons(frame: pd.DataFrame, name: str, title: str,
+                     kinds: Mapping[str, str] | None = None,
+                     labels: Mapping[str, str] | None = None, what: str = "table") -> None:
+    """CSV (UTF-8 with BOM, keys as headers) and XLSX (Chinese headers) of `frame` through
+    liushou_dash.export."""
+    files = {fmt: export.frame_bytes(frame, fmt, title, kinds, labels) for fmt in export.FORMATS}
+    file_buttons(files, name, what)
+
+
+def file_buttons(files: Mapping[str, bytes], name: str, what: str) -> None:
+    """One download button per format; each download is audited when somebody is logged
+    in."""
+    on_click = _audit(what, name)
+    with st.container(horizontal=True):
+        for fmt, data in files.items():
+            st.download_button(f"下载 {FORMAT_NAMES[fmt]}", data, f"{name}.{fmt}",
+                               MIME_TYPES[fmt], on_click=on_click, key=f"{name}_{fmt}")
+
+
+def _audit(what: str, name: str):
+    actor = ui.current_actor()
+    if actor is None:
+        return "ignore"
+    from .download_audit import audit_download  # written alongside; absent in old checkouts
+    return lambda: audit_download(ui.engine(), actor, what, file=name)
+
+
+# --- The meeting screen ------------------------------------------------------------------------
+
+LARGE_TYPE = """<style>
+[data-testid="stMetricValue"] { font-size: 3rem; }
+[data-testid="stMetricLabel"] p { font-size: 1.15rem; }
+[data-testid="stMetricDelta"] { font-size: 1.05rem; }
+[data-testid="stTable"] td, [data-testid="stTable"] th {
+  font-size: 1.2rem; padding: 0.3rem 0.5rem; }
+[data-testid="stTable"] p { white-space: nowrap; }
+h1 { font-size: 2.6rem !important; }
+</style>"""
+
+
+def large_type() -> None:
+    """Projector-sized text for the page that calls it (static CSS, nothing from data)."""
+    st.html(LARGE_TYPE)
+
+
+def as_of_text(flt: Filter) -> str:
+    stamp = ui.data_as_of(flt)
+    when = "—" if stamp is None else f"{stamp.year}年{stamp.month}月{stamp.day}日 {stamp:%H:%M}"
+    return f"{messages.DATA_AS_OF} {when}（最新一份月报的报送时间）"

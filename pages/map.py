@@ -1,0 +1,21 @@
+"""乡镇地图: the townships coloured by any indicator, with homes and schools as points. Drawn
+without a base map or tiles, so it works on an intranet. Layout only."""
+import streamlit as st
+
+from liushou_dash import catalog, maps, ui, views
+
+flt = views.page_start("乡镇地图")
+period = flt.latest
+pick, homes_column, schools_column = st.columns([3, 1, 1], vertical_alignment="bottom")
+key = pick.selectbox("着色指标", maps.MAP_KEYS, format_func=catalog.label_of,
+                     index=maps.MAP_KEYS.index("paired_rate"), key="map_indicator")
+show_homes = homes_column.toggle(maps.HOMES_LABEL, value=True, key="map_homes")
+show_schools = schools_column.toggle(maps.SCHOOLS_LABEL, key="map_schools")
+
+latest = ui.township_table(flt.only(period))
+views.show_map(maps.township_map(ui.boundaries(flt), latest, key, period,
+                                 homes=ui.home_list(flt) if show_homes else None,
+                                 schools=ui.schools(flt) if show_schools else None))
+
+st.subheader(f"各乡镇{catalog.label_of(key)}")
+views.show_board(latest[maps.value_columns(key)], period, "all", key="map_values")

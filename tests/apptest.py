@@ -1,0 +1,111 @@
+"""Driving app.py through Streamlit's AppTest, logged in as the login gate
+(liushou_dash.session) would have it after a login.
+
+The gate re-reads the account from the database on every run, so a signed-in account must
+exist in it (tests.fixtures.make_user, or `account` here).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from liushou_dash import auth
+from liushou_dash.db import dispose_engines
+from liushou_dash.session import ACTOR, LAST_SEEN
+from tests.fixtures import PASSWORD, make_user
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def navigation_only(monkeypatch):
+    """Every AppTest run goes through app.py and its st.navigation, as on a running server.
+
+    With a folder named pages/ next to app.py, Streamlit routes a run straight to the page
+    file (its older "pages directory" mode) until st.navigation has been called once in the
+    process; AppTest forgets that before every run, so without this every run after the
+    first would skip app.py and its login gate. The same gap on a freshly started server is
+    reported (and pinned by tests/browser/test_browser_accounts.py)."""
+    real_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def url_of(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def app_on(monkeypatch, navigation_only):
+    """open(engine, actor=None, page=None, idle=0): app.py against `engine`, run once with
+    `actor` signed in (last active `idle` ago), then switched to `page`; nobody logged in
+    when `actor` is None."""
+    def open_app(engine, actor: auth.Actor | None = None, page: str | None = None,
+                 idle: dt.timedelta = dt.timedelta()) -> AppTest:
+        monkeypatch.setenv("LIUSHOU_DATABASE_URL", url_of(engine))
+        st.cache_data.clear()
+        app = AppTest.from_file(APP, default_timeout=60)
+        if actor is not None:
+            sign_in(app, actor, idle)
+        fine(app.run())
+        return fine(app.switch_page(page).run()) if page else app
+    yield open_app
+    st.cache_data.clear()
+    dispose_engines()
+
+
+def fine(app: AppTest) -> AppTest:
+    """`app`, after checking that its last run raised nothing."""
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def account(engine, role: str, township: str | None = None) -> auth.Actor:
+    """A logged-in account of `role` (and township, for a clerk), made once per database."""
+    username = f"{role}{township or ''}x"
+    try:
+        return auth.authenticate(engine, username, PASSWORD)
+    except auth.LoginError:
+        return make_user(engine, username, role, township)
+
+
+def sign_in(app: AppTest, actor: auth.Actor, idle: dt.timedelta = dt.timedelta()) -> AppTest:
+    """`app` with `actor` logged in, last active `idle` ago."""
+    app.session_state[ACTOR] = actor
+    app.session_state[LAST_SEEN] = dt.datetime.now() - idle
+    return app
+
+
+def widget(widgets, label: str):
+    """The one widget of a list (app.text_input, app.button...) with this label."""
+    [found] = [w for w in widgets if w.label == label]
+    return found
+
+
+def press(app: AppTest, label: str) -> AppTest:
+    widget(app.button, label).click()
+    return fine(app.run())
+
+
+def table_with(app: AppTest, column: str) -> pd.DataFrame:
+    """The one table on the page that has `column`."""
+    [table] = [d.value for d in app.dataframe if column in d.value.columns]
+    return table
+
+
+def log_in(app: AppTest, username: str, password: str) -> AppTest:
+    """Fill the login form and submit it, as a person would."""
+    widget(app.text_input, "用户名").input(username)
+    widget(app.text_input, "密码").input(password)
+    widget(app.button, "登录").click()
+    return app.run()

@@ -1,0 +1,190 @@
+"""The login gate through AppTest: each role's pages, lockout, logout, idle expiry, the first
+administrator of a fresh database, and pages reached by the wrong role."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from liushou_dash import accounts, admin, auth, session
+from liushou_dash.db import dispose_engines
+from liushou_dash.navigation import PAGES, ROOT
+from tests.apptest import (app_on, fine, log_in, navigation_only, sign_in,  # noqa: F401
+                           url_of, widget)
+from tests.demo_db import demo_engine  # noqa: F401  (the seeded demo county, once per module)
+from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
+
+EXISTING = [spec for spec in PAGES if (ROOT / spec.path).exists()]
+
+
+def on_login_screen(app: AppTest) -> bool:
+    return [b.label for b in app.button] == ["登录"] and not app.sidebar.button
+
+
+def test_demo_login_screen_lists_the_demo_accounts_under_the_banner(demo_engine, app_on):
+    app = app_on(demo_engine)
+
+    assert on_login_screen(app)
+    assert app.info[0].value.startswith("示例数据")
+    listed = app.table[0].value
+    assert listed["用户名"].tolist() == ["admin", "leader", "staff", "clerk108"]
+    assert set(listed["密码"]) == {"demo"}
+
+
+@pytest.mark.parametrize("username", ["admin", "leader", "staff", "clerk108"])
+def test_each_demo_account_logs_in_and_sees_exactly_its_roles_pages(demo_engine, app_on,
+                                                                   username):
+    # The landing page's own content is the cockpit's tests' business, not checked here.
+    app = log_in(app_on(demo_engine), username, "demo")
+
+    role = dict((u, r) for u, r, _, _ in auth.DEMO_ACCOUNTS)[username]
+    assert not on_login_screen(app)
+    assert auth.ROLE_LABELS[role] in app.sidebar.caption[0].value
+    for spec in EXISTING:
+        if role in spec.roles:
+            app.switch_page(spec.path)   # registered by st.navigation for this role
+        else:
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                app.switch_page(spec.path)
+    assert {s.path for s in EXISTING if role in s.roles} >= {"pages/cockpit.py"}
+
+
+def test_wrong_passwords_are_refused_and_the_fifth_locks_the_account(engine, app_on):
+    make_user(engine, "clerkz", "clerk", TOWNSHIP)
+    app = app_on(engine)
+
+    for _ in range(auth.MAX_FAILED_LOGINS - 1):
+        log_in(app, "clerkz", "wrong-password")
+        assert [e.value for e in app.error] == [auth.BAD_LOGIN]
+    log_in(app, "clerkz", "wrong-password")
+    assert "锁定" in app.error[0].value
+    log_in(app, "clerkz", PASSWORD)  # the right password does not help while locked
+    assert "锁定" in app.error[0].value and on_login_screen(app)
+    assert len(audit_rows(engine, "account_locked", "clerkz")) == 1
+
+
+def test_logout_returns_to_the_login_screen_and_is_audited(engine, app_on):
+    make_user(engine, "staffz", "staff")
+    app = fine(log_in(app_on(engine), "staffz", PASSWORD))
+    assert not on_login_screen(app)
+
+    widget(app.sidebar.button, "退出登录").click()
+    fine(app.run())
+
+    assert on_login_screen(app) and "已退出登录" in app.warning[0].value
+    assert session.ACTOR not in app.session_state
+    assert len(audit_rows(engine, "logout", "staffz")) == 1
+
+
+@pytest.mark.parametrize("idle_minutes, expired", [(auth.SESSION_IDLE_MINUTES - 1, False),
+                                                   (auth.SESSION_IDLE_MINUTES + 1, True)])
+def test_an_idle_session_expires(engine, app_on, idle_minutes, expired):
+    actor = make_user(engine, "leaderz", "leader")
+    app = app_on(engine, actor, idle=dt.timedelta(minutes=idle_minutes))
+
+    assert on_login_screen(app) is expired
+    assert bool(audit_rows(engine, "expired", "leaderz")) is expired
+    if expired:
+        assert "登录已失效" in app.warning[0].value
+
+
+def test_a_deactivated_account_is_logged_out_at_its_next_click(engine, app_on):
+    admin = make_user(engine, "boss", "admin")
+    clerk = make_user(engine, "clerkz", "clerk", TOWNSHIP)
+    app = app_on(engine, clerk)
+    assert not on_login_screen(app)
+
+    auth.set_active(engine, admin, "clerkz", False)
+    fine(app.run())
+
+    assert on_login_screen(app) and "停用" in app.warning[0].value
+
+
+def test_a_forged_role_in_the_session_is_replaced_by_the_database(engine, app_on):
+    clerk = make_user(engine, "clerkz", "clerk", TOWNSHIP)
+    forged = auth.Actor(clerk.username, "admin", None, clerk.display_name)
+    app = app_on(engine, forged)
+
+    assert app.session_state[session.ACTOR] == clerk
+    with pytest.raises(ValueError):
+        app.switch_page("pages/admin.py")
+
+
+def test_a_fresh_production_database_asks_for_the_first_administrator(engine, app_on):
+    app = app_on(engine)   # master data, no account, not a demo
+    assert not app.table and not any("demo" in t.value for t in app.markdown)
+    assert [t.label for t in app.text_input] == ["管理员用户名", "姓名", "密码", "再次输入密码"]
+
+    for box, text in zip(app.text_input, ("chief", "县管理员", "Lsz-first-2026", "different")):
+        box.input(text)
+    widget(app.button, "创建管理员并登录").click()
+    fine(app.run())
+    assert app.error[0].value == "两次输入的密码不一致"
+
+    for box, text in zip(app.text_input, ("chief", "县管理员", "Lsz-first-2026", "Lsz-first-2026")):
+        box.input(text)
+    widget(app.button, "创建管理员并登录").click()
+    fine(app.run())
+
+    assert app.session_state[session.ACTOR].role == "admin"
+    app.switch_page("pages/admin.py")
+    [created] = audit_rows(engine, "create_user", auth.SYSTEM)
+    assert created.object_id == "chief"
+    with pytest.raises(PermissionError):  # the form cannot be replayed once an account exists
+        accounts.create_first_admin(engine, "intruder", "Lsz-intrude-1", "")
+    assert app_on(engine).button[0].label == "登录"
+
+
+@pytest.mark.parametrize("page, role, township", [
+    ("pages/review.py", "clerk", TOWNSHIP), ("pages/admin.py", "staff", None),
+    ("pages/upload.py", "leader", None), ("pages/admin.py", "clerk", TOWNSHIP)])
+def test_a_page_reached_outside_the_navigation_refuses_the_wrong_role(engine, monkeypatch,
+                                                                      page, role, township):
+    """As when a URL opens the page file without app.py (see tests/apptest.py)."""
+    monkeypatch.setenv("LIUSHOU_DATABASE_URL", url_of(engine))
+    app = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    sign_in(app, make_user(engine, "someone", role, township))
+
+    fine(app.run())
+
+    assert [e.value for e in app.error] == [session.NOT_ALLOWED]
+    assert not app.dataframe and not app.button and not app.file_uploader
+    dispose_engines()
+
+
+def test_a_display_name_with_markup_is_shown_as_typed(engine, app_on):
+    name = "**粗**<img src=x onerror=alert(1)>[链接](http://x)"
+    auth.create_user(engine, auth.Actor.system(), "odd", "leader", PASSWORD, display_name=name)
+    app = fine(log_in(app_on(engine), "odd", PASSWORD))
+
+    caption = app.sidebar.caption[0].value  # Markdown, with every mark escaped
+    assert caption == f"当前用户：{session.plain(name)}（县领导）"
+    assert re.sub(r"\\(.)", r"\1", session.plain(name)) == name  # shown exactly as typed
+    assert not re.search(r"(?<!\\)[*<>\[\]()]", session.plain(name))
+
+
+# --- Hardening of the server ------------------------------------------------------------------
+
+def test_the_servers_settings_are_the_ones_streamlit_reads():
+    from streamlit import config
+    config.get_config_options(force_reparse=True)  # .streamlit/config.toml of the project
+    assert (config.get_option("server.maxUploadSize"),
+            config.get_option("server.enableXsrfProtection"),
+            config.get_option("browser.gatherUsageStats"),
+            config.get_option("client.showErrorDetails"),
+            config.get_option("client.toolbarMode")) == (20, True, False, "none", "minimal")
+
+
+def test_an_unexpected_error_shows_neither_path_nor_traceback(engine, app_on, monkeypatch):
+    def broken(*_):
+        raise RuntimeError("/srv/liushou/data/liushou.db: disk I/O error")
+    monkeypatch.setattr(admin, "master_counts", broken)
+
+    app = app_on(engine, make_user(engine, "boss", "admin"))
+    app.switch_page("pages/admin.py").run()
+
+    [shown] = app.exception
+    assert "redacted" in shown.value and "/srv" not in shown.value
+    assert not shown.stack_trace

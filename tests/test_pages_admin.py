@@ -1,0 +1,218 @@
+"""管理 through AppTest (users, master data and boundaries, the deadline, the audit log) and
+the administrator checks of liushou_dash.admin."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from liushou_dash import admin, auth, metrics
+from liushou_dash.db import session_maker
+from liushou_dash.masterdata import DEMO_DIR, MasterDataError
+from liushou_dash.models import School
+from tests.apptest import (app_on, fine, navigation_only, press, table_with,  # noqa: F401
+                           widget)
+from tests.fixtures import TOWNSHIP, audit_rows, make_user
+
+XSS = "<script>alert(1)</script>"
+NEW_SCHOOL = "5205259999"
+
+
+@pytest.fixture
+def boss(engine):
+    return make_user(engine, "boss", "admin")
+
+
+@pytest.fixture
+def page(engine, boss, app_on):
+    return lambda: app_on(engine, boss, "pages/admin.py")
+
+
+def fill(app: AppTest, values: dict) -> AppTest:
+    for label, value in values.items():
+        box = widget([*app.text_input, *app.selectbox], label)
+        box.set_value(value) if hasattr(box, "options") else box.input(value)
+    return app
+
+
+# --- Users -----------------------------------------------------------------------------------
+
+def test_the_admin_creates_an_account_that_can_log_in(engine, page):
+    app = fill(page(), {"用户名": "clerk101", "姓名": "骔岭镇填报员", "角色": "clerk",
+                        "所属乡镇（仅乡镇填报员）": TOWNSHIP, "初始密码": "Lsz-new-2026"})
+    press(app, "创建")
+
+    assert "已创建账号 clerk101" in app.success[0].value
+    assert auth.authenticate(engine, "clerk101", "Lsz-new-2026").township_code == TOWNSHIP
+    assert "clerk101" in table_with(app, "用户名")["用户名"].tolist()
+
+
+def test_a_refused_account_says_why_as_text(engine, page):
+    app = fill(page(), {"用户名": "Bad Name*", "初始密码": "Lsz-new-2026"})
+    press(app, "创建")
+
+    assert "不可用" in app.error[0].value and "bad name\\*" in app.error[0].value
+
+
+def test_reset_password_then_deactivate_and_reactivate(engine, page):
+    make_user(engine, "staffy", "staff")
+    app = page()
+    widget(app.selectbox, "账号").set_value("staffy")
+    widget(app.text_input, "重置为新密码").input("Lsz-reset-2026")
+    press(app, "重置密码（同时解除锁定）")
+    assert auth.authenticate(engine, "staffy", "Lsz-reset-2026").role == "staff"
+
+    widget(app.selectbox, "账号").set_value("staffy")
+    press(fine(app.run()), "停用账号")
+    with pytest.raises(auth.LoginError, match="停用"):
+        auth.authenticate(engine, "staffy", "Lsz-reset-2026")
+    assert table_with(app, "用户名").set_index("用户名").loc["staffy", "启用"] == "否"
+
+    widget(app.selectbox, "账号").set_value("staffy")
+    press(fine(app.run()), "启用账号（同时解除锁定）")
+    assert auth.authenticate(engine, "staffy", "Lsz-reset-2026")
+
+
+# --- Master data -----------------------------------------------------------------------------
+
+def schools_csv(name: str, code: str = NEW_SCHOOL, township: str = TOWNSHIP) -> bytes:
+    return (f"code,name,township_code,type\n{code},{name},{township},小学\n"
+            .encode("utf-8-sig"))
+
+
+def upload(app: AppTest, index: int, name: str, data: bytes) -> AppTest:
+    app.file_uploader[index].set_value((name, data, "application/octet-stream"))
+    return fine(app.run())
+
+
+def test_a_school_named_like_a_script_is_stored_and_shown_as_text(engine, page):
+    app = upload(page(), 0, "schools.csv", schools_csv(XSS))
+    press(app, "导入主数据")
+    assert "学校 1 所" in app.success[0].value
+
+    widget(app.selectbox, "查看乡镇的学校").set_value(TOWNSHIP)
+    fine(app.run())
+
+    schools = table_with(app, "学校代码").set_index("学校代码")
+    assert schools.loc[NEW_SCHOOL, "学校名称"] == XSS       # in a table cell, as text
+    assert not app.get("html")                               # nothing rendered as HTML
+    assert all(XSS not in m.value and not m.proto.allow_html
+               for m in [*app.markdown, *app.caption, *app.info, *app.success])
+    [loaded] = audit_rows(engine, "load_master", "boss")
+    assert json.loads(loaded.detail)["schools"] == 1
+
+
+def test_master_data_problems_are_listed_and_nothing_is_stored(engine, page):
+    app = upload(page(), 0, "schools.csv", schools_csv("某小学", code="12"))
+    press(app, "导入主数据")
+
+    assert app.error[0].value == "未导入，问题如下："
+    assert "代码“12”应为10位数字" in table_with(app, "问题")["问题"].iloc[0]
+    with session_maker(engine)() as session:
+        assert session.get(School, "12") is None
+
+
+def boundary(code: str) -> dict:
+    collection = json.loads((DEMO_DIR / "townships_synthetic.geojson").read_text("utf-8"))
+    feature = next(f for f in collection["features"] if f["properties"]["code"] == TOWNSHIP)
+    return {**feature, "properties": {"code": code}}
+
+
+def geojson(*features) -> bytes:
+    return json.dumps({"type": "FeatureCollection", "features": list(features)}).encode()
+
+
+def test_boundaries_must_name_known_townships(engine, page):
+    app = upload(page(), 1, "边界.geojson", geojson(boundary(TOWNSHIP), boundary("999999999")))
+    press(app, "导入乡镇边界")
+    assert "乡镇代码“999999999”不在主数据中" in table_with(app, "问题")["问题"].iloc[0]
+
+    app = upload(app, 1, "边界.geojson", geojson(boundary(TOWNSHIP)))
+    press(app, "导入乡镇边界")
+    assert app.success[0].value.startswith("已导入 1 个乡镇边界")
+    assert audit_rows(engine, "load_boundaries", "boss")
+
+
+@pytest.mark.parametrize("collection, problem", [
+    ({"type": "Feature"}, "FeatureCollection"),
+    ({"type": "FeatureCollection", "features": [{"geometry": {"type": "Point"},
+                                                 "properties": {"code": TOWNSHIP}}]},
+     "不是多边形"),
+    ({"type": "FeatureCollection", "features": []}, "没有任何乡镇边界")])
+def test_boundary_files_that_are_not_township_polygons(engine, boss, collection, problem):
+    with pytest.raises(MasterDataError) as refused:
+        admin.load_boundaries(engine, boss, json.dumps(collection).encode())
+    assert problem in refused.value.problems[0]
+
+
+# --- Deadline and audit log ------------------------------------------------------------------
+
+def test_the_deadline_is_saved_and_audited(engine, page):
+    app = page()
+    widget(app.number_input, "每月数据的报送截止日（次月几号）").set_value(10)
+    press(app, "保存")
+
+    assert metrics.deadline_day(engine) == 10
+    [row] = audit_rows(engine, "set_deadline", "boss")
+    assert json.loads(row.detail) == {"before": 5, "after": 10}
+
+
+def test_the_audit_log_filters_by_who_and_what_and_its_download_is_audited(engine, page):
+    make_user(engine, "staffy", "staff")
+    with pytest.raises(auth.LoginError):
+        auth.authenticate(engine, "staffy", "wrong-password")
+    app = page()
+
+    widget(app.selectbox, "用户").set_value("staffy")
+    fine(app.run())
+    log = table_with(app, "详情")
+    assert set(log["用户"]) == {"staffy"} and set(log["操作"]) == {"登录", "登录失败"}
+    widget(app.multiselect, "操作").set_value(["login_failed"])
+    log = table_with(fine(app.run()), "详情")
+    assert log["操作"].tolist() == ["登录失败"]
+
+    widget(app.download_button, "下载审计日志（CSV）").click()
+    fine(app.run())
+    [download] = audit_rows(engine, "download", "boss")
+    assert download.object_id == "audit_log"
+    assert json.loads(download.detail)["user"] == "staffy"
+
+
+def test_the_audit_log_filters_by_date(engine, boss):
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    assert admin.audit_log(engine, boss, until=yesterday).empty
+    assert not admin.audit_log(engine, boss, since=dt.date.today()).empty
+
+
+def test_the_audit_csv_is_safe_against_formula_injection():
+    frame = pd.DataFrame({"用户": ["=cmd|' /C calc'!A0", "+1", "boss"]})
+    text = admin.audit_csv(frame).decode("utf-8-sig").splitlines()
+    assert text == ["用户", "'=cmd|' /C calc'!A0", "'+1", "boss"]
+
+
+# --- Only the administrator ----------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda e, a: admin.set_deadline_day(e, a, 10),
+    lambda e, a: admin.load_master_file(e, a, schools_csv("某小学"), "schools.csv"),
+    lambda e, a: admin.load_boundaries(e, a, geojson(boundary(TOWNSHIP))),
+    lambda e, a: admin.audit_log(e, a),
+    lambda e, a: admin.users_table(e, a)])
+def test_only_the_administrator_and_refusals_are_audited(engine, call):
+    staff = make_user(engine, "staffy", "staff")
+    with pytest.raises(PermissionError):
+        call(engine, staff)
+    assert len(audit_rows(engine, "denied", "staffy")) == 1
+    assert metrics.deadline_day(engine) == 5
+
+
+def test_the_deadline_must_exist_in_every_month(engine, boss):
+    with pytest.raises(ValueError, match="1–28"):
+        admin.set_deadline_day(engine, boss, 31)
+
+
+def test_a_master_file_must_be_csv_or_excel(engine, boss):
+    with pytest.raises(MasterDataError, match="不是 CSV 或 Excel"):
+        admin.load_master_file(engine, boss, b"x", "../../etc/passwd")

@@ -1,0 +1,145 @@
+"""审核 through AppTest: the queue and its comparisons, approve (lock), return, unlock and
+roll back, each checked in the database and the audit trail."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from liushou_dash import uploads, workflow
+from liushou_dash.db import session_maker
+from liushou_dash.models import APPROVED, RETURNED, SUBMITTED, Submission
+from tests.apptest import app_on, fine, navigation_only, press, widget  # noqa: F401
+from tests.fixtures import TOWNSHIP, audit_rows, make_user, school_frame
+from tests.returns import workbook
+
+PERIOD = uploads.open_period()
+LAST_MONTH = uploads.recent_periods()[1]
+
+
+@pytest.fixture
+def people(engine):
+    return {"staff": make_user(engine, "staffx", "staff"),
+            "clerk": make_user(engine, "clerk108", "clerk", TOWNSHIP)}
+
+
+@pytest.fixture
+def page(engine, people, app_on):
+    """The review page as the county's reviewer sees it."""
+    return lambda: app_on(engine, people["staff"], "pages/review.py")
+
+
+def submit(engine, people, frame=None, period=PERIOD) -> int:
+    frame = school_frame(engine) if frame is None else frame
+    report = uploads.upload(engine, people["clerk"], TOWNSHIP, period,
+                            workbook({"schools": frame}), "月报.xlsx", dry_run=False)
+    assert report.accepted, report.errors
+    return report.submission_id
+
+
+def status(engine, submission_id) -> tuple[str, bool]:
+    with session_maker(engine)() as session:
+        row = session.get(Submission, submission_id)
+        return row.status, row.is_current
+
+
+def choose_month(app: AppTest, township: str = TOWNSHIP, period: str = PERIOD) -> AppTest:
+    widget(app.selectbox, "乡镇").set_value(township)
+    fine(app.run())
+    widget(app.selectbox, "月份").set_value(period)
+    return fine(app.run())
+
+
+def test_the_queue_shows_what_changed_since_the_previous_submission(engine, people, page):
+    earlier_month = submit(engine, people, period=LAST_MONTH)
+    first = school_frame(engine)
+    submit(engine, people, first)
+    second = first.copy()
+    second.loc[0, "psych_teachers"] = 3
+    latest = submit(engine, people, second)
+
+    app = page()
+
+    queue = app.dataframe[0].value   # current submissions only, oldest first
+    assert queue["编号"].tolist() == [earlier_month, latest]
+    widget(app.selectbox, "选择要审核的提交").set_value(latest)
+    fine(app.run())
+    assert any("学校月报：有变化的单元格" in m.value for m in app.markdown)
+    changes = [d.value for d in app.dataframe if "原值" in d.value.columns and "代码" in
+               d.value.columns]
+    assert changes[0][["代码", "项目", "原值", "新值"]].values.tolist() == [
+        [first.loc[0, "school_code"], "心理辅导教师", "1", "3"]]
+    assert [t.label for t in app.tabs][:2] == ["与本月上次提交比较", "与上月比较"]
+
+
+def test_approve_locks_the_month(engine, people, page):
+    submission = submit(engine, people)
+    app = page()
+
+    widget(app.text_area, "审核意见（退回时必填，填报员会看到）").input("数据无误")
+    press(app, "审核通过（锁定该月数据）")
+
+    assert status(engine, submission) == (APPROVED, True)
+    assert "已审核通过" in app.success[0].value
+    assert any("没有待审核" in i.value for i in app.info)
+    [approved] = audit_rows(engine, "approve", "staffx")
+    assert approved.after_id == submission
+    locked = uploads.upload(engine, people["clerk"], TOWNSHIP, PERIOD,
+                            workbook({"schools": school_frame(engine)}), "again.xlsx", False)
+    assert [e.code for e in locked.errors] == ["E15"]
+
+
+def test_return_needs_a_comment_which_the_clerk_then_sees(engine, people, page):
+    submission = submit(engine, people)
+    app = page()
+
+    press(app, "退回乡镇修改")
+    assert "必须填写退回意见" in app.error[0].value
+    assert status(engine, submission) == (SUBMITTED, True)
+
+    widget(app.text_area, "审核意见（退回时必填，填报员会看到）").input("第3行走访人数有误")
+    press(app, "退回乡镇修改")
+
+    assert status(engine, submission) == (RETURNED, True)
+    assert "第3行走访人数有误" in uploads.period_notice(engine, people["clerk"], TOWNSHIP,
+                                                   PERIOD)
+
+
+def test_unlock_an_approved_month(engine, people, page):
+    submission = submit(engine, people)
+    workflow.approve(engine, people["staff"], submission)
+    app = choose_month(page())
+
+    assert any("解锁后乡镇可以重新上传" in c.value for c in app.caption)
+    press(app, "解锁该月数据")
+
+    assert status(engine, submission) == (SUBMITTED, True)
+    assert "已解锁" in app.success[0].value
+    assert audit_rows(engine, "unlock", "staffx")[0].object_id == f"{TOWNSHIP}/{PERIOD}"
+
+
+def test_roll_back_to_an_earlier_submission(engine, people, page):
+    first = submit(engine, people, school_frame(engine, seed=1))
+    second = submit(engine, people, school_frame(engine, seed=2))
+    app = choose_month(page())
+
+    history = app.dataframe[-1].value
+    assert history[["编号", "当前有效"]].values.tolist() == [[second, "是"], [first, ""]]
+    widget(app.selectbox, "回退到较早的提交（成为该月当前有效数据）").set_value(first)
+    press(fine(app.run()), "回退")
+
+    assert status(engine, first) == (SUBMITTED, True)
+    assert status(engine, second) == (SUBMITTED, False)
+    [rolled] = audit_rows(engine, "roll_back", "staffx")
+    assert (rolled.before_id, rolled.after_id) == (second, first)
+
+
+def test_roll_back_waits_for_an_approved_month_to_be_unlocked(engine, people, page):
+    first = submit(engine, people, school_frame(engine, seed=1))
+    second = submit(engine, people, school_frame(engine, seed=2))
+    workflow.approve(engine, people["staff"], second)
+
+    app = choose_month(page())
+
+    assert widget(app.button, "回退").disabled
+    with pytest.raises(ValueError, match="请先解锁"):
+        workflow.roll_back(engine, people["staff"], first)

@@ -1,0 +1,179 @@
+"""The rollup (submission_totals) always equals what the raw rows say.
+
+Recomputed here with pandas from the stored rows, independently of rollup.py's SQL, after
+uploads, a correction that carries over sheets, a roll back, a review and a rebuild."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import delete, text
+
+from liushou_dash import catalog, rollup, workflow
+from liushou_dash.db import transaction
+from liushou_dash.ingest import ingest_file
+from liushou_dash.ingest.store import store_submission
+from liushou_dash.models import SubmissionTotals
+from tests.fixtures import (OTHER_TOWNSHIP, TOWNSHIP, funding_frame, home_frame, make_user,
+                            school_frame)
+from tests.returns import workbook
+
+PERIOD = "2026-10"
+TODAY = dt.date(2026, 11, 22)
+COUNT_KEYS = list(catalog.SCHOOL_COUNT_KEYS)
+VILLAGE_HOSTS = ("村(居)委会", "社区")
+
+
+def read(engine, sql: str) -> pd.DataFrame:
+    return pd.read_sql(text(sql), engine)
+
+
+def _home_measures(engine) -> pd.DataFrame:
+    homes = read(engine, "SELECT * FROM homes")
+    villages = read(engine, "SELECT code, township_code FROM villages")
+    schools = read(engine, "SELECT code, township_code FROM schools")
+
+    def hosted(kinds, units):
+        own = homes[homes["host_type"].isin(kinds)].merge(
+            units, left_on=["host_code", "township_code"], right_on=["code", "township_code"])
+        return own.groupby("submission_id")["host_code"].nunique()
+
+    grouped = homes.groupby("submission_id")
+    return pd.DataFrame({
+        "homes": grouped.size(),
+        "homes_standardized": grouped["standardized"].sum(),
+        "villages_with_home": hosted(VILLAGE_HOSTS, villages),
+        "schools_with_home": hosted(("学校",), schools)}).fillna(0)
+
+
+def recomputed(engine) -> pd.DataFrame:
+    """Every submission's totals from its rows (NaN where it has no rows of a sheet)."""
+    ids = read(engine, "SELECT id AS submission_id FROM submissions").set_index("submission_id")
+    returns = read(engine, "SELECT * FROM school_returns").groupby("submission_id")
+    funding = read(engine, "SELECT submission_id, kind, amount FROM funding")
+    money = funding.pivot_table(index="submission_id", columns="kind", values="amount",
+                                aggfunc="sum").reindex(columns=list(catalog.FUNDING_KINDS))
+    money = money.fillna(0).set_axis(["allocated", "disbursed"], axis=1)
+    frame = ids.join(returns.size().rename("schools_reported")).join(returns[COUNT_KEYS].sum()) \
+        .join(_home_measures(engine)).join(money)
+    frame["schools_reported"] = frame["schools_reported"].fillna(0)
+    return frame.sort_index()
+
+
+def stored(engine) -> pd.DataFrame:
+    frame = read(engine, "SELECT * FROM submission_totals").set_index("submission_id")
+    return frame[list(rollup.TOTAL_COLUMNS[1:])].sort_index()
+
+
+def assert_rollup_matches(engine) -> None:
+    expected, actual = recomputed(engine), stored(engine)
+    assert list(actual.index) == list(expected.index)
+    pd.testing.assert_frame_equal(actual.astype(float), expected[actual.columns].astype(float),
+                                  check_exact=False, rtol=1e-9)
+
+
+def current_view(engine, approved_only: bool = False) -> pd.DataFrame:
+    """The dashboards' sums per township and month, once from the rollup, once raw."""
+    status = "AND s.status = 'approved'" if approved_only else ""
+    sums = ", ".join(f'SUM(r."{k}") AS "{k}"' for k in COUNT_KEYS)
+    raw = read(engine, f"SELECT s.period, s.township_code, {sums} FROM school_returns r "
+                       f"JOIN submissions s ON s.id = r.submission_id WHERE s.is_current "
+                       f"{status} GROUP BY s.period, s.township_code")
+    columns = ", ".join(f't."{k}"' for k in COUNT_KEYS)
+    rolled = read(engine, f"SELECT s.period, s.township_code, {columns} FROM submission_totals t "
+                          f"JOIN submissions s ON s.id = t.submission_id WHERE s.is_current "
+                          f"{status} AND t.schools_reported > 0")
+    order = ["period", "township_code"]
+    return (raw.sort_values(order, ignore_index=True).astype({k: float for k in COUNT_KEYS}),
+            rolled.sort_values(order, ignore_index=True).astype({k: float for k in COUNT_KEYS}))
+
+
+def store(engine, township=TOWNSHIP, period=PERIOD, seed=0, sheets=("schools", "homes",
+                                                                     "funding")) -> int:
+    frames = {"schools": school_frame(engine, township, seed=seed),
+              "homes": home_frame(engine, township), "funding": funding_frame(2026)}
+    with transaction(engine) as session:
+        return store_submission(session, township_code=township, period=period,
+                                frames={k: frames[k] for k in sheets}).id
+
+
+def test_an_upload_writes_its_totals_in_the_same_transaction(any_engine):
+    data = workbook({"schools": school_frame(any_engine), "homes": home_frame(any_engine),
+                     "funding": funding_frame()})
+    report = ingest_file(any_engine, data, "月报.xlsx", TOWNSHIP, PERIOD, today=TODAY)
+    assert report.accepted, report.errors
+    totals = stored(any_engine).loc[report.submission_id]
+    assert totals["left_behind"] == report.totals["left_behind"]
+    assert totals["schools_reported"] == report.rows["schools"]
+    assert totals["homes"] == 2 and totals["homes_standardized"] == 1
+    assert totals["schools_with_home"] == 2 and totals["villages_with_home"] == 0
+    assert float(totals["allocated"]) == 100000.00 and float(totals["disbursed"]) == 12345.67
+    assert_rollup_matches(any_engine)
+
+
+def test_a_correction_counts_the_sheets_it_carried_over(any_engine):
+    first = store(any_engine, seed=1)
+    second = store(any_engine, seed=2, sheets=("schools",))
+    totals = stored(any_engine)
+    assert totals.loc[second, "homes"] == totals.loc[first, "homes"] == 2
+    assert totals.loc[second, "allocated"] == totals.loc[first, "allocated"]
+    assert totals.loc[second, "left_behind"] != totals.loc[first, "left_behind"]
+    assert_rollup_matches(any_engine)
+
+
+def test_a_return_without_school_rows_has_no_counts(any_engine):
+    only_homes = store(any_engine, sheets=("homes",))
+    totals = stored(any_engine).loc[only_homes]
+    assert totals["schools_reported"] == 0 and pd.isna(totals["left_behind"])
+    assert totals["homes"] == 2
+    assert_rollup_matches(any_engine)
+
+
+def test_roll_back_and_review_change_which_totals_count_not_the_totals(any_engine):
+    staff = make_user(any_engine, "staffx", "staff")
+    first = store(any_engine, seed=1)
+    store(any_engine, seed=2)
+    store(any_engine, OTHER_TOWNSHIP, seed=3)
+    store(any_engine, period="2026-09", seed=4)
+    before = stored(any_engine)
+    raw, rolled = current_view(any_engine)
+    pd.testing.assert_frame_equal(raw, rolled)
+
+    workflow.roll_back(any_engine, staff, first)
+    workflow.approve(any_engine, staff, first)
+    pd.testing.assert_frame_equal(stored(any_engine), before)  # never rewritten
+    for approved_only in (False, True):
+        raw, rolled = current_view(any_engine, approved_only)
+        pd.testing.assert_frame_equal(raw, rolled)
+    assert len(current_view(any_engine, True)[1]) == 1
+    assert_rollup_matches(any_engine)
+
+
+def test_rebuild_writes_the_same_totals(any_engine):
+    store(any_engine, seed=1)
+    store(any_engine, seed=2, sheets=("schools",))
+    store(any_engine, OTHER_TOWNSHIP, sheets=("homes", "funding"))
+    before = stored(any_engine)
+    with transaction(any_engine) as session:
+        session.execute(delete(SubmissionTotals))
+        rollup.rebuild(session)
+    pd.testing.assert_frame_equal(stored(any_engine), before)
+    assert_rollup_matches(any_engine)
+
+
+def test_upgrading_a_database_with_returns_fills_the_rollup(engine):
+    from alembic import command
+    from alembic.config import Config
+
+    from liushou_dash.db import MIGRATIONS
+
+    store(engine, seed=1)
+    store(engine, seed=2, sheets=("schools",))
+    before = stored(engine)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")   # the schema before the rollup, returns kept
+        command.upgrade(config, "head")
+    pd.testing.assert_frame_equal(stored(engine), before)
