@@ -8,8 +8,8 @@ st.set_page_config(page_title="留守儿童关爱工作监测平台", page_icon=
 
 actor = session.gate()  # the login screen, until somebody is logged in
 groups = pages_for(role=actor.role)
-page = st.navigation({group: [st.Page(spec.path, title=spec.title, icon=spec.icon,
-                                      default=(spec.path == "pages/cockpit.py"))
+page = st.navigation({group: [st.Page(spec.path, title=spec.title,
+                                      default=(spec.path == "app_pages/cockpit.py"))
                               for spec in specs]
                       for group, specs in groups.items()})
 sidebar.render_for(page)  # the demo banner; the dashboards' filters (kept in the URL)

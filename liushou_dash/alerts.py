@@ -69,8 +69,8 @@ def as_frame(found: list[Alert]) -> pd.DataFrame:
 
 def unguarded_schools(engine: Engine, period: str, approved_only: bool = False) -> pd.DataFrame:
     """The school rows of `period` that report children with 无人监护, by township and school."""
-    schools = metrics.school_table(engine, Filter((period,), approved_only=approved_only))
-    return schools[schools["guardian_none"].fillna(0) > 0].reset_index(drop=True)
+    return metrics.school_table(engine, Filter((period,), approved_only=approved_only),
+                                positive_only="guardian_none")
 
 
 def unguarded(engine: Engine, period: str, approved_only: bool = False) -> list[Alert]:

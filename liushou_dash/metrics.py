@@ -21,12 +21,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, and_, case, cast, distinct, func, inspect, or_, select, tuple_
+from sqlalchemy import (Date, Float, and_, case, cast, func, inspect, literal, or_, select, true,
+                        tuple_, union_all)
 from sqlalchemy.engine import Connection, Engine
 
-from . import catalog
-from .models import (APPROVED, FundingEntry, Home, School, SchoolReturn, Setting, Submission,
-                     Township, Village)
+from . import catalog, rollup
+from .models import (APPROVED, FundingEntry, School, SchoolReturn, Setting, Submission,
+                     SubmissionTotals, Township, Village)
 
 COUNT_KEYS = catalog.SCHOOL_COUNT_KEYS
 MEASURE_KEYS = tuple(m.key for m in catalog.MEASURES)
@@ -36,8 +37,7 @@ ID_COLUMNS = {
 }
 LEVELS = tuple(ID_COLUMNS)
 
-VILLAGE_HOST_TYPES = ("村(居)委会", "社区")
-SCHOOL_HOST_TYPE = "学校"
+VILLAGE_HOST_TYPES, SCHOOL_HOST_TYPE = rollup.VILLAGE_HOST_TYPES, rollup.SCHOOL_HOST_TYPE
 ALLOCATED_KIND, DISBURSED_KIND = catalog.FUNDING_KINDS
 DEFAULT_DEADLINE_DAY = 5
 
@@ -322,7 +322,7 @@ def latest_period(engine: Engine, approved_only: bool = False) -> str | None:
 
 # --- Readers: school returns -----------------------------------------------------------------
 
-_RETURNS = SchoolReturn.__table__
+_RETURNS, _TOTALS = SchoolReturn.__table__, SubmissionTotals.__table__
 
 
 def _current_returns(statement, flt: Filter):
@@ -349,9 +349,13 @@ def _as_counts(frame: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
     return frame.astype({key: "Int64" for key in keys})
 
 
-def school_table(engine: Engine, flt: Filter) -> pd.DataFrame:
+def school_table(engine: Engine, flt: Filter, positive_only: str | None = None) -> pd.DataFrame:
     """One row per (period, school) with a current return: ids, school_type, every count and
-    every school-level rate. Names come from master data (the return's name as fallback)."""
+    every school-level rate. Names come from master data (the return's name as fallback).
+
+    With `positive_only` (a count key), only the rows where that count is above 0, read
+    from the few submissions whose rollup total of it is above 0 (the 无人监护 alerts of a
+    province: a handful of rows out of 20,000)."""
     schools, townships = School.__table__, Township.__table__
     statement = select(
         _RETURNS.c.period, _RETURNS.c.township_code, townships.c.name.label("township_name"),
@@ -362,6 +366,9 @@ def school_table(engine: Engine, flt: Filter) -> pd.DataFrame:
                   .outerjoin(townships, townships.c.code == _RETURNS.c.township_code))
     statement = _current_returns(statement, flt).order_by(
         _RETURNS.c.period, _RETURNS.c.township_code, _RETURNS.c.school_code)
+    if positive_only is not None:
+        statement = statement.where(_RETURNS.c[positive_only] > 0, _RETURNS.c.submission_id.in_(
+            select(_TOTALS.c.submission_id).where(_TOTALS.c[positive_only] > 0)))
     with engine.connect() as conn:
         frame = _frame(conn, statement)
     return with_rates(_as_counts(frame, COUNT_KEYS), "school")
@@ -449,26 +456,8 @@ def sheet_submissions(engine: Engine, flt: Filter, sheet: str) -> pd.DataFrame:
 
 
 def _homes_by_submission(conn: Connection, ids: list[int], flt: Filter) -> pd.DataFrame:
-    homes, villages, schools = Home.__table__, Village.__table__, School.__table__
-    # A host counts only when it is a village (school) of the home's own township.
-    village_host = and_(villages.c.code == homes.c.host_code,
-                        villages.c.township_code == homes.c.township_code,
-                        homes.c.host_type.in_(VILLAGE_HOST_TYPES))
-    school_host = and_(schools.c.code == homes.c.host_code,
-                       schools.c.township_code == homes.c.township_code,
-                       homes.c.host_type == SCHOOL_HOST_TYPE)
-    if flt.school_types is not None:
-        school_host = and_(school_host, schools.c.type.in_(flt.school_types))
-
     def build(chunk):
-        return (select(homes.c.submission_id, func.count().label("homes"),
-                       func.sum(case((homes.c.standardized.is_(True), 1), else_=0))
-                       .label("homes_standardized"),
-                       func.count(distinct(villages.c.code)).label("villages_with_home"),
-                       func.count(distinct(schools.c.code)).label("schools_with_home"))
-                .select_from(homes.outerjoin(villages, village_host)
-                             .outerjoin(schools, school_host))
-                .where(homes.c.submission_id.in_(chunk)).group_by(homes.c.submission_id))
+        return rollup.home_measures(lambda column: column.in_(chunk), flt.school_types)
     return _frame_in_chunks(conn, build, ids)
 
 
@@ -542,7 +531,17 @@ def _measures_zero_when_absent(table: pd.DataFrame) -> pd.DataFrame:
 def township_table(engine: Engine, flt: Filter) -> pd.DataFrame:
     """One row per (period, township) of the filter, every township included (a township
     without a return has <NA> counts and reported = 0): ids, every school count, every
-    measure and every township-level rate, in `table_columns("township")` order."""
+    measure and every township-level rate, in `table_columns("township")` order.
+
+    Read from the rollup (one row per submission) unless the filter picks school types,
+    which only the school rows know; both give the same table."""
+    if flt.school_types is None:
+        return _township_table_from_totals(engine, flt)
+    return _township_table_from_rows(engine, flt)
+
+
+def _township_table_from_rows(engine: Engine, flt: Filter) -> pd.DataFrame:
+    """township_table from the school, home and ledger rows themselves."""
     keys = ["period", "township_code"]
     with engine.connect() as conn:
         townships = _townships(conn, flt)
@@ -560,6 +559,116 @@ def township_table(engine: Engine, flt: Filter) -> pd.DataFrame:
              .merge(reporting, how="left", on=keys))
     table = _as_counts(_measures_zero_when_absent(table), COUNT_KEYS)
     table = table.sort_values(keys, ignore_index=True)
+    return with_rates(table, "township")[list(table_columns("township"))]
+
+
+# --- The same table from the rollup -------------------------------------------------------
+# A province's month is ~2,600 township cells: one query finds each cell's current submission
+# and the submissions its homes and funding are "as of" (an index seek per cell, skipped when
+# the current one carries the sheet), and joins their totals; the school rows stay unread.
+
+_SUBMISSIONS = Submission.__table__
+
+
+def _months_with_due_dates(flt: Filter, deadline: int):
+    """The filter's months with each one's last day and due date, as a table to join."""
+    rows = [select(literal(p).label("period"), literal(period_end(p), Date).label("end"),
+                   literal(due_date(p, deadline), Date).label("due")) for p in flt.periods]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("months")
+
+
+def _shown(submissions, flt: Filter, township) -> list:
+    """_current's conditions on an alias of submissions, for one township."""
+    conditions = [submissions.c.township_code == township, submissions.c.is_current.is_(True)]
+    if flt.approved_only:
+        conditions.append(submissions.c.status == APPROVED)
+    return conditions
+
+
+def _sheet_source(flag: str, cell, current, flt: Filter, same_year: bool):
+    """The submission whose sheet (`flag`) the cell shows: its current one when that carried
+    the sheet, else the latest before it (within its year when `same_year`)."""
+    earlier = _SUBMISSIONS.alias(f"earlier_{flag}")
+    since = ([earlier.c.period >= func.substr(cell.c.period, 1, 4).concat("-01")]
+             if same_year else [])
+    latest = (select(earlier.c.id)
+              .where(*_shown(earlier, flt, cell.c.township_code), earlier.c[flag].is_(True),
+                     earlier.c.period <= cell.c.period, *since)
+              .order_by(earlier.c.period.desc()).limit(1).scalar_subquery())
+    return func.coalesce(case((current.c[flag].is_(True), current.c.id)), latest)
+
+
+def _cells(flt: Filter, deadline: int):
+    """(period, township) with the ids of the submissions the cell shows, and whether its
+    first upload (whatever became of it) was on time."""
+    months, townships = _months_with_due_dates(flt, deadline), Township.__table__
+    grid = (select(months.c.period, months.c.end, months.c.due,
+                   townships.c.code.label("township_code"),
+                   townships.c.name.label("township_name"))
+            .select_from(months.join(townships, true()))
+            .where(*_in_townships(townships.c.code, flt))).subquery("grid")
+    current, uploads = _SUBMISSIONS.alias("current"), _SUBMISSIONS.alias("uploads")
+    first_upload = (select(func.min(uploads.c.submitted_at))
+                    .where(uploads.c.township_code == grid.c.township_code,
+                           uploads.c.period == grid.c.period).scalar_subquery())
+    return (select(grid.c.period, grid.c.end, grid.c.township_code, grid.c.township_name,
+                   current.c.id.label("current_id"),
+                   _sheet_source("has_homes", grid, current, flt, False).label("homes_id"),
+                   _sheet_source("has_funding", grid, current, flt, True).label("funding_id"),
+                   case((func.date(first_upload) <= grid.c.due, 1), else_=0).label("on_time"))
+            .select_from(grid.outerjoin(current, and_(
+                current.c.period == grid.c.period,
+                *_shown(current, flt, grid.c.township_code))))).subquery("cells")
+
+
+def _total_of(cells, counted, source: str, key: str):
+    """A total of the submission `source` (homes_id, funding_id) names: from the current
+    submission's row when it is that one, as for almost every cell, else looked up (a
+    join on the computed id would make PostgreSQL hash the whole rollup)."""
+    looked_up = (select(_TOTALS.c[key]).where(_TOTALS.c.submission_id == cells.c[source])
+                 .scalar_subquery())
+    return case((cells.c[source] == cells.c.current_id, counted.c[key]), else_=looked_up)
+
+
+def _ledger_total(cells, counted, key: str, kind: str):
+    """The rollup's total, or where it has none (see rollup.funding_totals) the sum of the
+    ledger's entries dated up to the end of the cell's month."""
+    funding = FundingEntry.__table__
+    from_rows = (select(func.coalesce(func.sum(funding.c.amount), 0))
+                 .where(funding.c.submission_id == cells.c.funding_id, funding.c.kind == kind,
+                        funding.c.date <= cells.c.end).scalar_subquery())
+    return cast(func.coalesce(_total_of(cells, counted, "funding_id", key), from_rows),
+                Float).label(key)
+
+
+def _per_township(column, label: str):
+    return select(column, func.count().label(label)).group_by(column).subquery()
+
+
+def _totals_statement(flt: Filter, deadline: int):
+    cells, counted = _cells(flt, deadline), _TOTALS.alias("counted")
+    villages = _per_township(Village.township_code, "villages")
+    schools = _per_township(School.township_code, "schools")
+    has_rows = counted.c.schools_reported > 0  # a return without school rows has no counts
+    return (select(cells.c.period, cells.c.township_code, cells.c.township_name,
+                   *[case((has_rows, counted.c[key])).label(key) for key in COUNT_KEYS],
+                   villages.c.villages, schools.c.schools,
+                   *[_total_of(cells, counted, "homes_id", key).label(key)
+                     for key in rollup.HOME_KEYS],
+                   _ledger_total(cells, counted, "allocated", ALLOCATED_KIND),
+                   _ledger_total(cells, counted, "disbursed", DISBURSED_KIND),
+                   case((cells.c.current_id.is_not(None), 1), else_=0).label("reported"),
+                   cells.c.on_time)
+            .select_from(cells.outerjoin(counted, counted.c.submission_id == cells.c.current_id)
+                         .outerjoin(villages, villages.c.township_code == cells.c.township_code)
+                         .outerjoin(schools, schools.c.township_code == cells.c.township_code))
+            .order_by(cells.c.period, cells.c.township_code))
+
+
+def _township_table_from_totals(engine: Engine, flt: Filter) -> pd.DataFrame:
+    with engine.connect() as conn:
+        table = _frame(conn, _totals_statement(flt, _deadline_day(conn)))
+    table = _as_counts(_measures_zero_when_absent(table.assign(expected=1)), COUNT_KEYS)
     return with_rates(table, "township")[list(table_columns("township"))]
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_ROLES = ("leader", "clerk", "staff", "admin")
+# Clerks see their own township's upload page only: the dashboards show the whole county.
+DASHBOARD = ("leader", "staff", "admin")
 COUNTY = ("staff", "admin")
 
 
@@ -17,25 +18,25 @@ COUNTY = ("staff", "admin")
 class PageSpec:
     path: str
     title: str
-    icon: str      # an emoji: Material icons are fetched from a CDN when used as a page icon
     group: str
-    roles: tuple[str, ...] = ALL_ROLES
+    roles: tuple[str, ...] = DASHBOARD
+    filters: bool = False  # the page reads the sidebar's filters (months, townships, ...)
 
 
 PAGES = (
-    PageSpec("pages/cockpit.py", "总览", "📊", "看板"),
-    PageSpec("pages/children.py", "留守儿童", "👧", "看板"),
-    PageSpec("pages/homes.py", "关爱阵地", "🏠", "看板"),
-    PageSpec("pages/funding.py", "资金", "💰", "看板"),
-    PageSpec("pages/pairing.py", "结对帮扶", "🤝", "看板"),
-    PageSpec("pages/map.py", "乡镇地图", "🗺️", "看板"),
-    PageSpec("pages/meeting.py", "会议大屏", "🖥️", "看板", ("leader", "staff", "admin")),
-    PageSpec("pages/progress.py", "上报进度", "📅", "数据", COUNTY),
-    PageSpec("pages/upload.py", "数据上报", "📤", "数据", ("clerk",)),
-    PageSpec("pages/review.py", "审核", "✅", "数据", COUNTY),
-    PageSpec("pages/download.py", "数据下载", "⬇️", "数据", COUNTY),
-    PageSpec("pages/bulletin.py", "月度通报", "📰", "数据", ("leader", "staff", "admin")),
-    PageSpec("pages/admin.py", "管理", "⚙️", "管理", ("admin",)),
+    PageSpec("app_pages/cockpit.py", "总览", "看板", filters=True),
+    PageSpec("app_pages/children.py", "留守儿童", "看板", filters=True),
+    PageSpec("app_pages/homes.py", "关爱阵地", "看板", filters=True),
+    PageSpec("app_pages/funding.py", "资金", "看板", filters=True),
+    PageSpec("app_pages/pairing.py", "结对帮扶", "看板", filters=True),
+    PageSpec("app_pages/map.py", "乡镇地图", "看板", filters=True),
+    PageSpec("app_pages/meeting.py", "会议大屏", "看板", filters=True),
+    PageSpec("app_pages/progress.py", "上报进度", "数据", COUNTY, filters=True),
+    PageSpec("app_pages/upload.py", "数据上报", "数据", ("clerk",)),
+    PageSpec("app_pages/review.py", "审核", "数据", COUNTY),
+    PageSpec("app_pages/download.py", "数据下载", "数据", COUNTY, filters=True),
+    PageSpec("app_pages/bulletin.py", "月度通报", "数据", ("leader", "staff", "admin")),
+    PageSpec("app_pages/admin.py", "管理", "管理", ("admin",)),
 )
 
 

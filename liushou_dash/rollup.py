@@ -14,14 +14,15 @@ Workflow actions therefore need no rollup maintenance.
 Two things are fixed at store time:
 - homes hosted by "a village (school) of the home's own township" are judged against the
   master data of that moment, as the validator judged them (E03);
-- a ledger's totals are all of its entries: the validator refuses entries dated after the
-  submission's month or outside its year (E13), so "entries dated up to the end of a month
-  at or after the submission's month", which is what the dashboards sum, is all of them.
+- a ledger's totals are all of its entries: the dashboards sum "entries dated up to the end
+  of a month at or after the submission's month", which is all of them, since the validator
+  refuses entries dated after the submission's month (E13). A ledger stored with such
+  entries anyway gets NULL totals, and the readers sum its rows.
 Views the totals cannot answer (a filter on school type) read the raw rows instead.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, case, delete, distinct, func, insert, select
+from sqlalchemy import String, and_, case, cast, delete, distinct, func, insert, select
 from sqlalchemy.sql import Select
 
 from . import catalog
@@ -67,13 +68,19 @@ def home_measures(submission_ids, school_types=None) -> Select:
 
 
 def funding_totals(submission_ids) -> Select:
-    """Per submission: Σ allocated (下达) and Σ disbursed (支出) over its ledger."""
-    funding = FundingEntry.__table__
+    """Per submission: Σ allocated (下达) and Σ disbursed (支出) over its ledger; both NULL
+    when the ledger has entries dated after the submission's month (the validator refuses
+    them, E13, but the store does not), since those count only from a later month on."""
+    funding, submissions = FundingEntry.__table__, Submission.__table__
+    entry_month = func.substr(cast(funding.c.date, String), 1, 7)   # ISO dates on both
+    later = func.sum(case((entry_month > submissions.c.period, 1), else_=0))
 
     def total(kind):
-        return func.coalesce(func.sum(case((funding.c.kind == kind, funding.c.amount))), 0)
+        return case((later > 0, None), else_=func.coalesce(
+            func.sum(case((funding.c.kind == kind, funding.c.amount))), 0))
     return (select(funding.c.submission_id, total(ALLOCATED_KIND).label("allocated"),
                    total(DISBURSED_KIND).label("disbursed"))
+            .join(submissions, submissions.c.id == funding.c.submission_id)
             .where(submission_ids(funding.c.submission_id)).group_by(funding.c.submission_id))
 
 

@@ -14,10 +14,7 @@ from .filters import QUERY_KEYS, Options, Selection
 from .metrics import period_label
 from .navigation import PAGES
 
-FILTERED_PAGES = ("pages/cockpit.py", "pages/children.py", "pages/homes.py",
-                  "pages/funding.py", "pages/pairing.py", "pages/map.py", "pages/meeting.py",
-                  "pages/progress.py", "pages/download.py")
-FILTERED_TITLES = {spec.title for spec in PAGES if spec.path in FILTERED_PAGES}
+FILTERED_TITLES = {spec.title for spec in PAGES if spec.filters}
 SELECTION_KEY = "filter_selection"
 MONTHS, TOWNSHIPS, TYPES, APPROVED = ("filter_months", "filter_townships", "filter_types",
                                       "filter_approved")

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from . import alerts as alert_rules
-from . import export, kpi, maps, messages, metrics, progress, tables, ui
+from . import export, kpi, maps, messages, metrics, navigation, progress, session, tables, ui
 from .charts import Chart
 from .metrics import Filter, period_label
 from .ui import plain
@@ -48,10 +48,12 @@ def demo_banner() -> None:
         st.info(messages.DEMO_BANNER)
 
 
-def page_start(title: str, whole_span: bool = False) -> Filter:
-    """The title and the scope line (the latest month, or the whole span for a page that
-    shows every month); the filter the sidebar built. Stops the page with a friendly
-    message while the database holds no returns."""
+def page_start(title: str, whole_span: bool = False, roles=navigation.DASHBOARD) -> Filter:
+    """The role check (a page reached without st.navigation is refused too), the title and
+    the scope line (the latest month, or the whole span for a page that shows every month);
+    the filter the sidebar built. Stops the page with a friendly message while the database
+    holds no returns."""
+    session.page_actor(*roles)
     st.title(title)
     flt = st.session_state.get(ui.FILTER_KEY)
     if flt is None:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from liushou_dash import auth
@@ -23,30 +22,12 @@ from tests.fixtures import PASSWORD, make_user
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
-@pytest.fixture
-def navigation_only(monkeypatch):
-    """Every AppTest run goes through app.py and its st.navigation, as on a running server.
-
-    With a folder named pages/ next to app.py, Streamlit routes a run straight to the page
-    file (its older "pages directory" mode) until st.navigation has been called once in the
-    process; AppTest forgets that before every run, so without this every run after the
-    first would skip app.py and its login gate. The same gap on a freshly started server is
-    reported (and pinned by tests/browser/test_browser_accounts.py)."""
-    real_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
 def url_of(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
-def app_on(monkeypatch, navigation_only):
+def app_on(monkeypatch):
     """open(engine, actor=None, page=None, idle=0): app.py against `engine`, run once with
     `actor` signed in (last active `idle` ago), then switched to `page`; nobody logged in
     when `actor` is None."""

@@ -27,13 +27,13 @@ from liushou_dash.db import dispose_engines, transaction
 from liushou_dash.ingest.store import store_submission
 from liushou_dash.models import Setting
 from liushou_dash.navigation import pages_for
-from tests.apptest import APP, account, fine, navigation_only, sign_in, url_of  # noqa: F401
+from tests.apptest import APP, account, fine, sign_in, url_of  # noqa: F401
 from tests.demo_db import LATEST, demo_engine  # noqa: F401  (a fixture)
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, funding_frame, home_frame, school_frame
 
-DASHBOARDS = ("pages/cockpit.py", "pages/children.py", "pages/homes.py", "pages/funding.py",
-              "pages/pairing.py", "pages/map.py", "pages/meeting.py", "pages/progress.py",
-              "pages/download.py")
+DASHBOARDS = ("app_pages/cockpit.py", "app_pages/children.py", "app_pages/homes.py", "app_pages/funding.py",
+              "app_pages/pairing.py", "app_pages/map.py", "app_pages/meeting.py", "app_pages/progress.py",
+              "app_pages/download.py")
 DEFAULT_FROM = "2025-11"   # the demo's latest month is 2026-10: a year up to it
 
 
@@ -78,7 +78,7 @@ def table_with(app: AppTest, column: str) -> pd.DataFrame:
 # --- A small database: the two townships of tests.fixtures -----------------------------------
 
 @pytest.fixture
-def open_app(monkeypatch, navigation_only):  # noqa: F811  (a fixture)
+def open_app(monkeypatch):
     """app.py against `engine`, an administrator (who sees every dashboard) logged in, the
     caches empty; optionally another page."""
     def run(engine, page: str | None = None, query: dict | None = None) -> AppTest:
@@ -159,8 +159,7 @@ def test_every_dashboard_says_so_while_there_are_no_returns(engine, open_app, pa
     assert not app.metric and not app.get("plotly_chart")
 
 
-def test_database_without_schema_shows_a_friendly_message(tmp_path, monkeypatch,
-                                                          navigation_only):  # noqa: F811
+def test_database_without_schema_shows_a_friendly_message(tmp_path, monkeypatch):
     monkeypatch.setenv("LIUSHOU_DATABASE_URL", f"sqlite:///{tmp_path / 'blank.db'}")
     st.cache_data.clear()
 
@@ -200,7 +199,7 @@ def fresh_cache_for_the_module():
 
 
 @pytest.fixture
-def dashboard(demo_engine, monkeypatch, navigation_only):  # noqa: F811
+def dashboard(demo_engine, monkeypatch):
     """open(page=None, query=None): app.py against the demo county, an administrator logged
     in, the link's `query`; the cache stays warm from test to test (one database)."""
     monkeypatch.setenv("LIUSHOU_DATABASE_URL", url_of(demo_engine))
@@ -275,7 +274,7 @@ def test_a_copied_link_opens_the_same_numbers_on_any_page(dashboard, demo_engine
                                  school_types=("小学", "教学点"), approved_only=True)
     summary = metrics.county_summary(demo_engine, flt)
 
-    for page in ("pages/cockpit.py", "pages/children.py"):
+    for page in ("app_pages/cockpit.py", "app_pages/children.py"):
         app = dashboard(page, query)
         cards = card_texts(app)
         assert cards["留守儿童数"] == shown("left_behind", summary["left_behind"]), page
@@ -292,8 +291,8 @@ def test_filters_are_kept_across_pages_and_written_into_the_link(dashboard, demo
     app.select_slider(key="filter_months").set_value(("2026-01", "2026-06")).run()
     assert app.query_params == {"from": "2026-01", "to": "2026-06", "township": "520525108"}
 
-    fine(app.switch_page("pages/review.py").run())   # a page without the filters
-    fine(app.switch_page("pages/homes.py").run())
+    fine(app.switch_page("app_pages/review.py").run())   # a page without the filters
+    fine(app.switch_page("app_pages/homes.py").run())
     assert app.multiselect(key="filter_townships").value == ["520525108"]
     assert app.select_slider(key="filter_months").value == ("2026-01", "2026-06")
     flt = metrics.Filter.between("2026-01", "2026-06", townships=("520525108",))
@@ -324,7 +323,7 @@ def test_choosing_townships_reads_nothing_again(dashboard, monkeypatch):
 
 
 def test_the_children_page(dashboard, demo_engine):
-    app = dashboard("pages/children.py")
+    app = dashboard("app_pages/children.py")
     month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
     parts = composition.composition(metrics.totals(month))
     chart = chart_titled(app, "留守儿童构成")
@@ -346,7 +345,7 @@ def test_the_children_page(dashboard, demo_engine):
 
 
 def test_the_homes_page(dashboard, demo_engine):
-    app = dashboard("pages/homes.py")
+    app = dashboard("app_pages/homes.py")
     listed = homes.home_list(demo_engine, LATEST)
     month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
     assert len(table_with(app, "依托单位")) == len(listed) == month["homes"].sum()
@@ -359,7 +358,7 @@ def test_the_homes_page(dashboard, demo_engine):
 
 
 def test_the_funding_page(dashboard, demo_engine):
-    app = dashboard("pages/funding.py")
+    app = dashboard("app_pages/funding.py")
     month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
     cards = card_texts(app)
     assert cards["年度累计下达资金"] == metrics.format_wan_yuan(month["allocated"].sum())
@@ -378,7 +377,7 @@ def test_the_funding_page(dashboard, demo_engine):
 
 
 def test_the_pairing_page_puts_the_schools_below_target_first(dashboard, demo_engine):
-    app = dashboard("pages/pairing.py")
+    app = dashboard("app_pages/pairing.py")
     schools = metrics.school_table(demo_engine, metrics.Filter((LATEST,)))
     table = table_with(app, "学校")
     keys = ("paired_rate", "mentor_load", "visit_rate", "contact_rate")
@@ -391,7 +390,7 @@ def test_the_pairing_page_puts_the_schools_below_target_first(dashboard, demo_en
 
 
 def test_the_map_page(dashboard, demo_engine):
-    app = dashboard("pages/map.py")
+    app = dashboard("app_pages/map.py")
     [deck] = app.get("deck_gl_json_chart")
     spec = json.loads(deck.proto.json)
     assert "mapStyle" not in spec and spec["views"][0]["@@type"] == "OrthographicView"
@@ -413,7 +412,7 @@ def test_the_map_page(dashboard, demo_engine):
 
 
 def test_the_progress_page(dashboard, demo_engine, year):
-    app = dashboard("pages/progress.py")
+    app = dashboard("app_pages/progress.py")
     found = progress.statuses(demo_engine, year.periods, dt.date.today())
     matrix = app.dataframe[0].value
     expected = progress.matrix(found)
@@ -454,7 +453,7 @@ def downloads(monkeypatch):
 def test_the_download_page_hands_out_the_command_lines_files(dashboard, demo_engine, downloads,
                                                              tmp_path):
     query = {"from": "2026-07", "to": LATEST, "township": [TOWNSHIP, OTHER_TOWNSHIP]}
-    app = dashboard("pages/download.py", query)
+    app = dashboard("app_pages/download.py", query)
     name = f"留守儿童乡镇数据_2026-07_{LATEST}"
     for fmt in ("csv", "xlsx"):
         out = tmp_path / f"cli.{fmt}"
@@ -482,7 +481,7 @@ def test_the_download_page_hands_out_the_command_lines_files(dashboard, demo_eng
 
 
 def test_the_meeting_screen(dashboard, demo_engine):
-    app = dashboard("pages/meeting.py")
+    app = dashboard("app_pages/meeting.py")
     stamp = progress.data_as_of(demo_engine)
     assert any(f"数据截至 {stamp.year}年{stamp.month}月{stamp.day}日 {stamp:%H:%M}" in h.value
                for h in app.subheader)
@@ -501,10 +500,10 @@ def test_many_meeting_screens_share_one_reading(dashboard, monkeypatch):
         real = getattr(metrics, name)
         monkeypatch.setattr(metrics, name, lambda engine, flt, real=real, name=name: (
             calls.append(name) or real(engine, flt)))
-    dashboard("pages/meeting.py")
+    dashboard("app_pages/meeting.py")
     assert calls
     calls.clear()
-    second = dashboard("pages/meeting.py")
+    second = dashboard("app_pages/meeting.py")
     fine(second.run())             # what the fragment's timer does every minute
     assert calls == []
 

@@ -21,7 +21,7 @@ from liushou_dash.export import export_table
 from liushou_dash.rules import load_rules
 from tests.demo_db import LATEST, PREVIOUS, TODAY, demo_engine  # noqa: F401  (a fixture)
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "bulletin.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "bulletin.py")
 COUNTS = ("students", "left_behind", "both_parents_away", "in_difficulty", "boarding",
           "dropouts", "safety_incidents", "guardian_grandparents", "guardian_relatives",
           "guardian_other", "guardian_none", "archived", "paired", "mentors", "visited",

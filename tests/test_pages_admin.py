@@ -12,7 +12,7 @@ from liushou_dash import admin, auth, metrics
 from liushou_dash.db import session_maker
 from liushou_dash.masterdata import DEMO_DIR, MasterDataError
 from liushou_dash.models import School
-from tests.apptest import (app_on, fine, navigation_only, press, table_with,  # noqa: F401
+from tests.apptest import (app_on, fine, press, table_with,  # noqa: F401
                            widget)
 from tests.fixtures import TOWNSHIP, audit_rows, make_user
 
@@ -27,7 +27,7 @@ def boss(engine):
 
 @pytest.fixture
 def page(engine, boss, app_on):
-    return lambda: app_on(engine, boss, "pages/admin.py")
+    return lambda: app_on(engine, boss, "app_pages/admin.py")
 
 
 def fill(app: AppTest, values: dict) -> AppTest:

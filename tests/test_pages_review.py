@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from liushou_dash import uploads, workflow
 from liushou_dash.db import session_maker
 from liushou_dash.models import APPROVED, RETURNED, SUBMITTED, Submission
-from tests.apptest import app_on, fine, navigation_only, press, widget  # noqa: F401
+from tests.apptest import app_on, fine, press, widget  # noqa: F401
 from tests.fixtures import TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
 
@@ -25,7 +25,7 @@ def people(engine):
 @pytest.fixture
 def page(engine, people, app_on):
     """The review page as the county's reviewer sees it."""
-    return lambda: app_on(engine, people["staff"], "pages/review.py")
+    return lambda: app_on(engine, people["staff"], "app_pages/review.py")
 
 
 def submit(engine, people, frame=None, period=PERIOD) -> int:

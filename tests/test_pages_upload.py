@@ -14,12 +14,12 @@ from liushou_dash.auth import Actor
 from liushou_dash.db import session_maker
 from liushou_dash.handback import ERROR_FILL
 from liushou_dash.models import Submission
-from tests.apptest import (app_on, fine, navigation_only, table_with,  # noqa: F401
+from tests.apptest import (app_on, fine, table_with,  # noqa: F401
                            url_of, widget)
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
 
-PAGE = "pages/upload.py"
+PAGE = "app_pages/upload.py"
 PERIOD = uploads.open_period()   # the month the page offers first
 CHECKED = "upload_checked"
 

@@ -124,13 +124,18 @@ def log_in(page, username: str = ADMIN) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
+    # The logout button shows for every role (a clerk has one page, so no page list).
+    page.get_by_text("退出登录").first.wait_for(timeout=60_000)
     wait_idle(page)
 
 
 def go_to(page, title: str) -> None:
     """Open a page through the sidebar, which keeps the session (and its login)."""
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
+    links = page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title)
+    if links.count() == 0:  # a role with a single page has no page list and is already on it
+        assert title in page.inner_text("[data-testid='stMain']")
+        return
+    links.first.click()
     page.wait_for_timeout(300)
     wait_idle(page)
 
@@ -184,10 +189,10 @@ def test_every_page_renders_offline_without_an_exception(server, browser, reques
         assert not exceptions(page), (spec.title, exceptions(page))
         assert "出错" not in body and "Traceback" not in body, spec.title
         assert spec.title in body and "示例数据" in body, spec.title
-        if spec.path == "pages/map.py":
+        if spec.path == "app_pages/map.py":
             page.wait_for_selector("canvas", timeout=30_000)
             page.wait_for_timeout(1500)  # deck.gl draws after its first frame
-        if spec.path == "pages/meeting.py":
+        if spec.path == "app_pages/meeting.py":
             as_projector(page)
             screenshot(page, Path(spec.path).stem)
             as_desktop(page)

@@ -75,7 +75,9 @@ def test_each_demo_account_logs_in_sees_its_pages_and_logs_out(server, browser, 
         log_in(page, username)
 
         expected = [spec.title for specs in pages_for(role).values() for spec in specs]
-        assert nav_titles(page) == expected, username
+        # Streamlit lists the pages only when there is more than one (a clerk has one).
+        assert nav_titles(page) == (expected if len(expected) > 1 else []), username
+        assert expected[0] in page.inner_text("[data-testid='stMain']"), username
         assert ROLE_LABELS[role] in page.locator("[data-testid='stSidebar']").inner_text()
         screenshot(page, f"accounts_{role}")
         click_button(page, "退出登录")
@@ -189,9 +191,6 @@ def test_the_servers_hardening_settings_hold(server, browser, requests):
     page.context.close()
 
 
-@pytest.mark.xfail(strict=True, reason="with a folder named pages/, Streamlit runs a page "
-                   "file directly until st.navigation has run once in the process; rename "
-                   "pages/ (reported)")
 def test_a_page_address_opened_first_on_a_fresh_server_asks_for_a_login(demo_db, browser):
     port = _free_port()
     process = subprocess.Popen(

@@ -4,10 +4,11 @@ writes. Layout only."""
 import streamlit as st
 
 from liushou_dash import catalog, metrics, ui, views
+from liushou_dash.navigation import COUNTY
 
 LEVELS = {"township": "乡镇", "school": "学校"}
 
-flt = views.page_start("数据下载", whole_span=True)
+flt = views.page_start("数据下载", whole_span=True, roles=COUNTY)
 level = st.radio("数据级别", list(LEVELS), format_func=LEVELS.get, horizontal=True,
                  key="download_level")
 picked = st.multiselect("选择要下载的指标列（不选即为全部列；月份、乡镇和学校的代码与名称总会包含）",

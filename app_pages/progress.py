@@ -3,8 +3,9 @@ and the chase list (催报名单) for the month being collected now. Layout only
 import streamlit as st
 
 from liushou_dash import charts, kpi, metrics, progress, ui, views
+from liushou_dash.navigation import COUNTY
 
-flt = views.page_start("上报进度", whole_span=True)
+flt = views.page_start("上报进度", whole_span=True, roles=COUNTY)
 period = flt.latest
 latest, before = ui.month_pair(flt)
 views.show_cards(kpi.cards(latest, before, period, ("report_rate", "on_time_rate")), per_row=4)
