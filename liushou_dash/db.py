@@ -52,7 +52,9 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_write_at_once)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # No JIT: it compiles a dashboard query for longer than the query runs (a province's
+    # township table: ~2 s of compiling for 50 ms of work); nothing here is a long scan.
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
 
 
 _ENGINES: dict[str, Engine] = {}

@@ -308,9 +308,11 @@ def period_span(engine: Engine, approved_only: bool = False) -> tuple[str, str] 
     with engine.connect() as conn:
         if not inspect(conn).has_table(Submission.__tablename__):
             return None
-        first, latest = conn.execute(
-            select(func.min(Submission.period), func.max(Submission.period))
-            .where(*_current(approved_only))).one()
+
+        def first_by(order):  # walks the period index from one end: MIN/MAX would scan
+            return conn.scalar(select(Submission.period).where(*_current(approved_only))
+                               .order_by(order).limit(1))
+        first, latest = first_by(Submission.period), first_by(Submission.period.desc())
     return None if latest is None else (first, latest)
 
 
@@ -367,8 +369,11 @@ def school_table(engine: Engine, flt: Filter, positive_only: str | None = None) 
     statement = _current_returns(statement, flt).order_by(
         _RETURNS.c.period, _RETURNS.c.township_code, _RETURNS.c.school_code)
     if positive_only is not None:
-        statement = statement.where(_RETURNS.c[positive_only] > 0, _RETURNS.c.submission_id.in_(
-            select(_TOTALS.c.submission_id).where(_TOTALS.c[positive_only] > 0)))
+        flagged = (select(_TOTALS.c.submission_id)
+                   .join(Submission, Submission.id == _TOTALS.c.submission_id)
+                   .where(Submission.period.in_(flt.periods), _TOTALS.c[positive_only] > 0))
+        statement = statement.where(_RETURNS.c[positive_only] > 0,
+                                    _RETURNS.c.submission_id.in_(flagged))
     with engine.connect() as conn:
         frame = _frame(conn, statement)
     return with_rates(_as_counts(frame, COUNT_KEYS), "school")
@@ -618,6 +623,7 @@ def _cells(flt: Filter, deadline: int):
                    case((func.date(first_upload) <= grid.c.due, 1), else_=0).label("on_time"))
             .select_from(grid.outerjoin(current, and_(
                 current.c.period == grid.c.period,
+                current.c.period.in_(flt.periods),  # lets PostgreSQL plan an index scan
                 *_shown(current, flt, grid.c.township_code))))).subquery("cells")
 
 

@@ -498,8 +498,8 @@ def test_many_meeting_screens_share_one_reading(dashboard, monkeypatch):
     calls = []
     for name in ("township_table", "school_table"):
         real = getattr(metrics, name)
-        monkeypatch.setattr(metrics, name, lambda engine, flt, real=real, name=name: (
-            calls.append(name) or real(engine, flt)))
+        monkeypatch.setattr(metrics, name, lambda engine, flt, real=real, name=name, **options: (
+            calls.append(name) or real(engine, flt, **options)))
     dashboard("app_pages/meeting.py")
     assert calls
     calls.clear()
