@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from common import OUT, ROOT, TODAY, log, median_seconds, sqlite_ready, sqlite_url
+from common import ROOT, TODAY, log, median_seconds, sqlite_ready, sqlite_url
 from liushou_dash import catalog
 from liushou_dash.db import dispose_engines, init_db, make_engine
 from liushou_dash.demo import seed_demo
