@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from . import catalog
+from . import catalog, rollup
 from .db import transaction
 from .models import County, School, Township, Village
 
@@ -180,6 +180,9 @@ def store(engine: Engine, md: MasterData) -> dict[str, int]:
                 lon=_float_or_none(getattr(row, "lon", "")),
                 lat=_float_or_none(getattr(row, "lat", ""))))
         _store_boundaries(session, md)
+        session.flush()
+        # Home coverage in the rollup is judged against the villages and schools on record.
+        rollup.rebuild(session.connection())
     return {"townships": len(md.townships), "villages": len(md.villages),
             "schools": len(md.schools)}
 

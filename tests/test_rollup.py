@@ -238,3 +238,32 @@ def test_unguarded_schools_through_the_rollup(engine):
     expected = every[every["guardian_none"] > 0].reset_index(drop=True)
     assert len(expected) >= 3
     pd.testing.assert_frame_equal(unguarded, expected)
+
+
+
+def test_loading_master_data_refreshes_the_rollup(engine):
+    """A home reported at a village that master data learns of later counts once it does."""
+    import pandas as pd
+    from sqlalchemy import select
+    from liushou_dash.db import transaction
+    from liushou_dash.ingest.store import store_submission
+    from liushou_dash.masterdata import MasterData, store
+    from liushou_dash.models import SubmissionTotals
+    from tests.fixtures import TOWNSHIP, home_frame
+    new_village = TOWNSHIP + "999"
+    homes = home_frame(engine).iloc[:1].assign(host_type="村(居)委会", host_code=new_village)
+    with transaction(engine) as session:
+        sub = store_submission(session, township_code=TOWNSHIP, period="2026-10",
+                               frames={"homes": homes})
+
+    def villages_with_home() -> int:
+        with engine.connect() as conn:
+            return conn.execute(select(SubmissionTotals.villages_with_home).where(
+                SubmissionTotals.submission_id == sub.id)).scalar()
+
+    assert villages_with_home() == 0
+    store(engine, MasterData(
+        pd.DataFrame(columns=["code", "name", "county_code"]),
+        pd.DataFrame([{"code": new_village, "name": "新设村", "township_code": TOWNSHIP}]),
+        pd.DataFrame(columns=["code", "name", "township_code", "type"])))
+    assert villages_with_home() == 1
