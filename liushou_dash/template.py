@@ -19,16 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import catalog
+from . import catalog, metrics
 from .catalog import BOOL, CODE, COUNT, DATE, ENUM, MONEY, NUMBER, TEXT, Field, Sheet
 from .db import session_maker
 from .ingest.context import parse_period, period_end
 from .ingest.store import MODELS
-from .models import School, Setting, Submission, Township
+from .models import School, Submission, Township
 
 INSTRUCTIONS = "填报说明"
-DEFAULT_DEADLINE_DAY = 5
-DEADLINE_SETTING = "deadline_day"
 EMPTY_ROWS = 300          # rows below a list sheet's data that still get formats and dropdowns
 SIGNATURE = ("填表人：", "审核人：", "填报日期：")
 
@@ -67,15 +65,6 @@ def _township(session: Session, code: str) -> Township:
     if township is None:
         raise ValueError(f"乡镇代码“{code}”不存在")
     return township
-
-
-def _deadline(session: Session, period: str) -> dt.date:
-    """The due date: a configurable day (default the 5th) of the month after the period."""
-    setting = session.get(Setting, DEADLINE_SETTING)
-    day = DEFAULT_DEADLINE_DAY
-    if setting is not None and setting.value.strip().isdigit():
-        day = int(setting.value)
-    return period_end(period) + dt.timedelta(days=min(max(day, 1), 28))
 
 
 def _school_records(session: Session, township_code: str) -> list[dict]:
@@ -338,7 +327,8 @@ def build_template(engine: Engine, township_code: str, period: str) -> bytes:
     last_day = period_end(period)
     with session_maker(engine)() as session:
         township = _township(session, township_code)
-        deadline = _deadline(session, period)
+        # The same due date the progress page and the alerts use.
+        deadline = metrics.due_date(period, metrics.deadline_day(session.get_bind()))
         schools = _school_records(session, township_code)
         homes = _current_records(session, catalog.HOMES, township_code, period)
         funding = _current_records(session, catalog.FUNDING, township_code, period,

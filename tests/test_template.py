@@ -16,7 +16,7 @@ from liushou_dash.db import session_maker, transaction
 from liushou_dash.ingest import ingest_file
 from liushou_dash.ingest.store import MODELS, current_submission, store_submission
 from liushou_dash.models import Setting
-from liushou_dash.template import DEADLINE_SETTING, INSTRUCTIONS, build_template
+from liushou_dash.template import INSTRUCTIONS, build_template
 from tests.fixtures import TOWNSHIP, funding_frame, home_frame, school_frame, township_schools
 
 PERIOD = "2026-10"
@@ -238,7 +238,7 @@ def test_a_field_added_to_the_catalogue_appears_in_the_template(engine, monkeypa
 
 def test_deadline_day_is_configurable(engine):
     with transaction(engine) as session:
-        session.add(Setting(key=DEADLINE_SETTING, value="10"))
+        session.add(Setting(key="deadline_day", value="10"))
     ws = _open(build_template(engine, TOWNSHIP, "2026-12"))[INSTRUCTIONS]
     assert any(c.value == "2027年1月10日前" for row in ws.iter_rows() for c in row)
 
