@@ -19,9 +19,8 @@ from sqlalchemy.engine import Engine
 from . import audit, auth, export
 from .auth import Actor, acting
 from .masterdata import MasterDataError, read_master, store, store_township_boundaries
-from .metrics import deadline_day
+from .metrics import DEADLINE_SETTING, deadline_day
 from .models import AuditEntry, School, Setting, Township, Village
-from .template import DEADLINE_SETTING
 
 ADMIN = "admin"
 DEADLINE_RANGE = (1, 28)     # every month has a 28th

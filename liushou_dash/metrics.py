@@ -40,6 +40,7 @@ LEVELS = tuple(ID_COLUMNS)
 VILLAGE_HOST_TYPES, SCHOOL_HOST_TYPE = rollup.VILLAGE_HOST_TYPES, rollup.SCHOOL_HOST_TYPE
 ALLOCATED_KIND, DISBURSED_KIND = catalog.FUNDING_KINDS
 DEFAULT_DEADLINE_DAY = 5
+DEADLINE_SETTING = "deadline_day"  # Setting key; admin.set_deadline_day writes it
 
 # Column kinds, which decide formats in the exports and the pages.
 TEXT, COUNT, MONEY, PERCENT, RATIO = "text", "count", "money", "percent", "ratio"
@@ -282,7 +283,7 @@ def _setting(conn: Connection, key: str) -> str | None:
 
 
 def _deadline_day(conn: Connection) -> int:
-    value = _setting(conn, "deadline_day")
+    value = _setting(conn, DEADLINE_SETTING)
     return int(value) if value and value.strip().isdigit() else DEFAULT_DEADLINE_DAY
 
 
