@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from . import catalog
+from . import catalog, township_months
 from .auth import create_demo_accounts
 from .db import transaction
 from .ingest.issues import issue
@@ -727,6 +727,9 @@ def seed_demo(engine: Engine, months: int | None = None, scale: str = "county",
         session.merge(Setting(key=DEMO_KEY, value="1"))
         session.merge(Setting(key=DEADLINE_KEY, value=str(DEADLINE_DAY)))
         session.flush()
+        # Written once for the whole demo: its reviews and its deadline are set after the
+        # uploads are stored (and the city and province are written in bulk).
+        township_months.rebuild(session.connection())
         summary["school_rows"] = session.scalar(select(func.count()).select_from(SchoolReturn))
     summary["accounts"] = create_demo_accounts(engine)
     return summary

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from . import catalog, rollup
+from . import catalog, rollup, township_months
 from .db import transaction
 from .models import County, School, Township, Village
 
@@ -181,8 +181,10 @@ def store(engine: Engine, md: MasterData) -> dict[str, int]:
                 lat=_float_or_none(getattr(row, "lat", ""))))
         _store_boundaries(session, md)
         session.flush()
-        # Home coverage in the rollup is judged against the villages and schools on record.
+        # Home coverage in the rollup is judged against the villages and schools on record,
+        # and the stored months count them and list every township.
         rollup.rebuild(session.connection())
+        township_months.rebuild(session.connection())
     return {"townships": len(md.townships), "villages": len(md.villages),
             "schools": len(md.schools)}
 

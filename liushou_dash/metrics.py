@@ -21,16 +21,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (Date, Float, and_, case, cast, func, inspect, literal, or_, select, true,
+from sqlalchemy import (Date, DateTime, Float, and_, case, cast, func, inspect, literal, or_, select, true,
                         tuple_, union_all)
 from sqlalchemy.engine import Connection, Engine
 
 from . import catalog, rollup
 from .models import (APPROVED, FundingEntry, School, SchoolReturn, Setting, Submission,
-                     SubmissionTotals, Township, Village)
+                     SubmissionTotals, Township, TownshipMonth, Village)
 
 COUNT_KEYS = catalog.SCHOOL_COUNT_KEYS
 MEASURE_KEYS = tuple(m.key for m in catalog.MEASURES)
+_ALL_KEYS = (*COUNT_KEYS, *MEASURE_KEYS)
 ID_COLUMNS = {
     "township": ("period", "township_code", "township_name"),
     "school": ("period", "township_code", "township_name", "school_code", "school_name"),
@@ -80,6 +81,10 @@ def previous_period(period: str) -> str:
     return period_of_month_number(month_number(period) - 1)
 
 
+def next_period(period: str) -> str:
+    return period_of_month_number(month_number(period) + 1)
+
+
 def period_end(period: str) -> dt.date:
     year, month = parse_period(period)
     return dt.date(year, month, calendar.monthrange(year, month)[1])
@@ -88,7 +93,7 @@ def period_end(period: str) -> dt.date:
 def due_date(period: str, deadline_day: int = DEFAULT_DEADLINE_DAY) -> dt.date:
     """The last day on which the return of `period` is on time: `deadline_day` of the next
     month (clamped to that month's length, so 31 means its last day)."""
-    year, month = parse_period(period_of_month_number(month_number(period) + 1))
+    year, month = parse_period(next_period(period))
     return dt.date(year, month, min(deadline_day, calendar.monthrange(year, month)[1]))
 
 
@@ -193,10 +198,12 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     return numerator / denominator.where(denominator > 0)
 
 
-def with_rates(frame: pd.DataFrame, level: str = "township") -> pd.DataFrame:
-    """`frame` with every rate indicator of `level` (re)computed from its own columns."""
+def with_rates(frame: pd.DataFrame, level: str = "township",
+               indicators: Iterable[catalog.Indicator] | None = None) -> pd.DataFrame:
+    """`frame` with every rate indicator of `level` (or `indicators`) (re)computed from its
+    own columns."""
     rates = {i.key: _ratio(frame[i.numerator], frame[i.denominator])
-             for i in rate_indicators(level)}
+             for i in (rate_indicators(level) if indicators is None else indicators)}
     return frame.assign(**rates)
 
 
@@ -253,6 +260,17 @@ def collapse_periods(frame: pd.DataFrame, level: str = "township") -> pd.DataFra
 def _frame(conn: Connection, statement) -> pd.DataFrame:
     result = conn.execute(statement)
     return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _numeric_frame(conn: Connection, statement, numeric: Iterable[str]) -> pd.DataFrame:
+    """_frame, with the `numeric` columns as float64 (NULL as NaN), built column by column
+    in C from the driver's own rows: a province's month is 100,000 values, which
+    SQLAlchemy's rows and then pandas would each first hold as Python objects."""
+    cursor = conn.execute(statement).cursor
+    keys, numeric = [d[0] for d in cursor.description], set(numeric)
+    columns = list(zip(*cursor.fetchall())) or [()] * len(keys)
+    return pd.DataFrame({key: np.array(values, dtype="float64" if key in numeric else object)
+                         for key, values in zip(keys, columns)})
 
 
 def _frame_in_chunks(conn: Connection, build, ids: list[int]) -> pd.DataFrame:
@@ -512,15 +530,19 @@ def _reporting(conn: Connection, grid: pd.DataFrame, submissions: pd.DataFrame,
                    .where(Submission.period.in_(flt.periods),
                           *_in_townships(Submission.township_code, flt))
                    .group_by(Submission.period, Submission.township_code))
-    due = first["period"].map({p: pd.Timestamp(due_date(p, deadline)) for p in flt.periods})
-    first["on_time"] = (pd.to_datetime(first["first_submitted"]).dt.normalize() <= due).astype(
-        "int64")
+    first["on_time"] = _on_time(first["period"], first["first_submitted"], deadline)
     frame = (grid[["period", "township_code"]]
              .merge(reported, how="left", on=["period", "township_code"])
              .merge(first[["period", "township_code", "on_time"]], how="left",
                     on=["period", "township_code"]))
     return frame.assign(expected=1, reported=frame["reported"].fillna(0).astype("int64"),
                         on_time=frame["on_time"].fillna(0).astype("int64"))
+
+
+def _on_time(period: pd.Series, first_upload: pd.Series, deadline: int) -> pd.Series:
+    """1 where the month's first upload (NaT: none) was on or before its due date, else 0."""
+    due = pd.to_datetime(period.map({p: due_date(p, deadline) for p in period.unique()}))
+    return (pd.to_datetime(first_upload).dt.normalize() <= due).astype("int64")
 
 
 # --- Tables ----------------------------------------------------------------------------------
@@ -531,23 +553,66 @@ def _measures_zero_when_absent(table: pd.DataFrame) -> pd.DataFrame:
     def measure(key):
         values = pd.to_numeric(table[key]).fillna(0)
         return values.astype("float64" if column_kind(key) == MONEY else "int64")
-    return table.assign(**{key: measure(key) for key in MEASURE_KEYS})
+    return table.assign(**{key: measure(key) for key in MEASURE_KEYS if key in table.columns})
 
 
-def township_table(engine: Engine, flt: Filter) -> pd.DataFrame:
+def inputs_of(indicators: Iterable[str]) -> tuple[str, ...]:
+    """The count and measure columns `indicators` are computed from, and `reported` (which
+    townships reported: the cards compare like with like), in table order."""
+    needed = {"reported"}
+    for key in indicators:
+        indicator = catalog.INDICATORS_BY_KEY[key]
+        needed.update(k for k in (indicator.numerator, indicator.denominator) if k)
+    return tuple(k for k in (*COUNT_KEYS, *MEASURE_KEYS) if k in needed)
+
+
+def township_table(engine: Engine, flt: Filter,
+                   indicators: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per (period, township) of the filter, every township included (a township
     without a return has <NA> counts and reported = 0): ids, every school count, every
-    measure and every township-level rate, in `table_columns("township")` order.
+    measure and every township-level rate, in `table_columns("township")` order. With
+    `indicators`, only those and the columns they are computed from (see inputs_of): a
+    page reads what it shows, a third of a province's month for the cockpit.
 
-    Read from the rollup (one row per submission) unless the filter picks school types,
-    which only the school rows know; both give the same table."""
-    if flt.school_types is None:
-        return _township_table_from_totals(engine, flt)
-    return _township_table_from_rows(engine, flt)
+    Read from the stored township months (township_months.py) unless the filter picks
+    school types, which only the school rows know; both give the same table."""
+    keys = _ALL_KEYS if indicators is None else inputs_of(indicators)
+    cells = (_stored_cells(engine, flt, keys) if flt.school_types is None
+             else _cells_from_rows(engine, flt))
+    return _finished(cells, keys, indicators)
+
+
+def _finished(cells: pd.DataFrame, keys: tuple[str, ...],
+              indicators: tuple[str, ...] | None) -> pd.DataFrame:
+    """The township table from its cells' ids, counts and measures (`keys` of them): counts
+    nullable, measures with none as 0, rates recomputed. In numpy: a province's month."""
+    values = {key: pd.to_numeric(cells[key]).to_numpy(dtype="float64", na_value=np.nan)
+              for key in keys}
+    columns = {key: cells[key].to_numpy() for key in ID_COLUMNS["township"]}
+    for key, found in values.items():
+        present = np.nan_to_num(found)
+        if key in COUNT_KEYS:  # a unit without a return has <NA>, not 0
+            columns[key] = pd.arrays.IntegerArray(present.astype("int64"), np.isnan(found))
+        else:                  # no homes or ledger on record means none
+            values[key] = present
+            columns[key] = present if column_kind(key) == MONEY else present.astype("int64")
+    for indicator in rate_indicators("township"):
+        if indicators is None or indicator.key in indicators:
+            denominator = values[indicator.denominator]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                columns[indicator.key] = np.where(
+                    denominator > 0, values[indicator.numerator] / denominator, np.nan)
+    return pd.DataFrame({c: columns[c] for c in table_columns("township") if c in columns})
 
 
 def _township_table_from_rows(engine: Engine, flt: Filter) -> pd.DataFrame:
-    """township_table from the school, home and ledger rows themselves."""
+    """township_table from the school, home and ledger rows themselves (the tests compare
+    the stored months with it)."""
+    return _finished(_cells_from_rows(engine, flt), _ALL_KEYS, None)
+
+
+def _cells_from_rows(engine: Engine, flt: Filter) -> pd.DataFrame:
+    """The township table's ids, counts and measures from the rows themselves."""
     keys = ["period", "township_code"]
     with engine.connect() as conn:
         townships = _townships(conn, flt)
@@ -563,23 +628,22 @@ def _township_table_from_rows(engine: Engine, flt: Filter) -> pd.DataFrame:
              .merge(homes, how="left", on=keys)
              .merge(funding, how="left", on=keys)
              .merge(reporting, how="left", on=keys))
-    table = _as_counts(_measures_zero_when_absent(table), COUNT_KEYS)
-    table = table.sort_values(keys, ignore_index=True)
-    return with_rates(table, "township")[list(table_columns("township"))]
+    return table.sort_values(keys, ignore_index=True)
 
 
 # --- The same table from the rollup -------------------------------------------------------
 # A province's month is ~2,600 township cells: one query finds each cell's current submission
 # and the submissions its homes and funding are "as of" (an index seek per cell, skipped when
 # the current one carries the sheet), and joins their totals; the school rows stay unread.
+# township_months.py stores what it computes; the dashboards read the stored rows.
 
 _SUBMISSIONS = Submission.__table__
 
 
-def _months_with_due_dates(flt: Filter, deadline: int):
-    """The filter's months with each one's last day and due date, as a table to join."""
-    rows = [select(literal(p).label("period"), literal(period_end(p), Date).label("end"),
-                   literal(due_date(p, deadline), Date).label("due")) for p in flt.periods]
+def _months_with_ends(flt: Filter):
+    """The filter's months with each one's last day, as a table to join."""
+    rows = [select(literal(p).label("period"), literal(period_end(p), Date).label("end"))
+            for p in flt.periods]
     return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("months")
 
 
@@ -604,11 +668,11 @@ def _sheet_source(flag: str, cell, current, flt: Filter, same_year: bool):
     return func.coalesce(case((current.c[flag].is_(True), current.c.id)), latest)
 
 
-def _cells(flt: Filter, deadline: int):
-    """(period, township) with the ids of the submissions the cell shows, and whether its
-    first upload (whatever became of it) was on time."""
-    months, townships = _months_with_due_dates(flt, deadline), Township.__table__
-    grid = (select(months.c.period, months.c.end, months.c.due,
+def _cells(flt: Filter):
+    """(period, township) with the ids of the submissions the cell shows, and the time of
+    its first upload (whatever became of it), by which timeliness is judged."""
+    months, townships = _months_with_ends(flt), Township.__table__
+    grid = (select(months.c.period, months.c.end,
                    townships.c.code.label("township_code"),
                    townships.c.name.label("township_name"))
             .select_from(months.join(townships, true()))
@@ -618,10 +682,10 @@ def _cells(flt: Filter, deadline: int):
                     .where(uploads.c.township_code == grid.c.township_code,
                            uploads.c.period == grid.c.period).scalar_subquery())
     return (select(grid.c.period, grid.c.end, grid.c.township_code, grid.c.township_name,
-                   current.c.id.label("current_id"),
+                   current.c.id.label("current_id"), current.c.status,
                    _sheet_source("has_homes", grid, current, flt, False).label("homes_id"),
                    _sheet_source("has_funding", grid, current, flt, True).label("funding_id"),
-                   case((func.date(first_upload) <= grid.c.due, 1), else_=0).label("on_time"))
+                   first_upload.label("first_upload"))
             .select_from(grid.outerjoin(current, and_(
                 current.c.period == grid.c.period,
                 current.c.period.in_(flt.periods),  # lets PostgreSQL plan an index scan
@@ -652,8 +716,12 @@ def _per_township(column, label: str):
     return select(column, func.count().label(label)).group_by(column).subquery()
 
 
-def _totals_statement(flt: Filter, deadline: int):
-    cells, counted = _cells(flt, deadline), _TOTALS.alias("counted")
+def cells_statement(flt: Filter):
+    """Every (period, township) cell of the filter (school types aside) from the rollup,
+    with the township table's ids, counts and measures but on_time, for which it has the
+    first upload's time (the deadline is a setting, applied when read), and the current
+    submission's review status, by period and township."""
+    cells, counted = _cells(flt), _TOTALS.alias("counted")
     villages = _per_township(Village.township_code, "villages")
     schools = _per_township(School.township_code, "schools")
     has_rows = counted.c.schools_reported > 0  # a return without school rows has no counts
@@ -664,19 +732,67 @@ def _totals_statement(flt: Filter, deadline: int):
                      for key in rollup.HOME_KEYS],
                    _ledger_total(cells, counted, "allocated", ALLOCATED_KIND),
                    _ledger_total(cells, counted, "disbursed", DISBURSED_KIND),
+                   literal(1).label("expected"),
                    case((cells.c.current_id.is_not(None), 1), else_=0).label("reported"),
-                   cells.c.on_time)
+                   cells.c.first_upload, cells.c.status)
             .select_from(cells.outerjoin(counted, counted.c.submission_id == cells.c.current_id)
                          .outerjoin(villages, villages.c.township_code == cells.c.township_code)
                          .outerjoin(schools, schools.c.township_code == cells.c.township_code))
             .order_by(cells.c.period, cells.c.township_code))
 
 
-def _township_table_from_totals(engine: Engine, flt: Filter) -> pd.DataFrame:
+_STORED = TownshipMonth.__table__
+
+
+def _on_time_judged(cells, flt: Filter, deadline: int):
+    """1 where the cell's first upload came before the day after its month's due date."""
+    def due_end(period):
+        return dt.datetime.combine(due_date(period, deadline) + dt.timedelta(days=1), dt.time())
+    return case(*[(and_(cells.c.period == p, cells.c.first_upload < literal(due_end(p), DateTime)),
+                   1) for p in flt.periods], else_=0)
+
+
+def _cell_columns(cells, name, keys: tuple[str, ...], flt: Filter, deadline: int) -> list:
+    """What a table of `keys` reads of `cells` (the stored months, or cells_statement): ids,
+    counts as they are (NULL: no return), measures with none as 0, on_time judged."""
+    def column(key):
+        if key == "on_time":
+            return _on_time_judged(cells, flt, deadline).label(key)
+        if key in MEASURE_KEYS:
+            return func.coalesce(cells.c[key], 0).label(key)
+        return cells.c[key]
+    return [cells.c.period, cells.c.township_code, name.label("township_name"),
+            *map(column, keys)]
+
+
+def _stored_statement(flt: Filter, keys: tuple[str, ...], deadline: int):
+    townships = Township.__table__
+    return (select(*_cell_columns(_STORED, townships.c.name, keys, flt, deadline))
+            .join(townships, townships.c.code == _STORED.c.township_code)
+            .where(_STORED.c.period.in_(flt.periods),
+                   _STORED.c.approved_only.is_(flt.approved_only),
+                   *_in_townships(_STORED.c.township_code, flt)))
+
+
+def _stored_periods(conn: Connection, flt: Filter) -> set[str]:
+    return set(conn.scalars(select(_STORED.c.period.distinct())
+                            .where(_STORED.c.period.in_(flt.periods))))
+
+
+def _stored_cells(engine: Engine, flt: Filter, keys: tuple[str, ...]) -> pd.DataFrame:
+    """The stored cells (their columns for `keys` only); months not stored (no submission of
+    them, or before the first) computed by cells_statement, which is what would be stored."""
     with engine.connect() as conn:
-        table = _frame(conn, _totals_statement(flt, _deadline_day(conn)))
-    table = _as_counts(_measures_zero_when_absent(table.assign(expected=1)), COUNT_KEYS)
-    return with_rates(table, "township")[list(table_columns("township"))]
+        deadline = _deadline_day(conn)
+        statement = _stored_statement(flt, keys, deadline)
+        unstored = sorted(set(flt.periods) - _stored_periods(conn, flt))
+        if unstored:
+            missing = replace(flt, periods=tuple(unstored))
+            computed = cells_statement(missing).subquery()
+            statement = union_all(statement, select(*_cell_columns(
+                computed, computed.c.township_name, keys, missing, deadline)))
+        statement = select(statement.subquery()).order_by("period", "township_code")
+        return _numeric_frame(conn, statement, keys)
 
 
 def county_by_period(table: pd.DataFrame, level: str = "township") -> pd.DataFrame:

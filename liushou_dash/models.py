@@ -153,6 +153,31 @@ SubmissionTotals = type("SubmissionTotals", (Base,), {
 })
 
 
+def _township_month_columns() -> dict:
+    """The township table's stored columns (metrics.township_table adds names and rates,
+    and judges on_time from the first upload against the deadline of the day)."""
+    counts = {f.key: mapped_column(Integer) for f in catalog.SCHOOLS.count_fields}
+    measures = {m.key: mapped_column(Float if m.money else Integer)
+                for m in catalog.MEASURES if m.key != "on_time"}
+    return {**counts, **measures, "first_upload": mapped_column(DateTime),
+            "status": mapped_column(String(10))}  # the current submission's, if any
+
+
+# The township months (liushou_dash/township_months.py): what the dashboards read, one row
+# per month x township x view (every current return, or approved ones only), rewritten in
+# every transaction that changes what a cell shows: an upload, a review, a roll back, a
+# master data load, a new deadline. A month's rows exist for every township once any
+# township has a submission of it.
+TownshipMonth = type("TownshipMonth", (Base,), {
+    "__tablename__": "township_months",
+    "__doc__": "One township's month as the dashboards show it (see township_months.py).",
+    "period": mapped_column(String(7), primary_key=True),
+    "approved_only": mapped_column(Boolean, primary_key=True),
+    "township_code": mapped_column(String(9), primary_key=True),
+    **_township_month_columns(),
+})
+
+
 class Home(Base):
     """One row of the 留守儿童之家 sheet in one submission."""
     __tablename__ = "homes"

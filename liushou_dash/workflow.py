@@ -8,6 +8,10 @@ current again; nothing is ever deleted.
 
 Only county staff and the administrator review. Each action is one transaction (through
 auth.acting, which also audits refusals) and leaves an audit row with before/after ids.
+Each first locks the township's row, as an upload does (ingest/context.py), so that a review
+and an upload of the same township take turns; in the same transaction it rewrites the
+township's stored months (township_months.py), since what they show depends on which
+submission is current and approved.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, township_months
 from .auth import ROLES, Actor, acting, require_township, township_scope
 from .models import APPROVED, RETURNED, STATUS_LABELS, SUBMITTED, Submission, Township
 
@@ -31,12 +35,26 @@ def _label(submission: Submission) -> str:
     return f"{submission.township_code}/{submission.period}"
 
 
+def _lock_township(session: Session, township_code: str) -> None:
+    """The township's row, locked first as ingest locks it first (no deadlock)."""
+    session.get(Township, township_code, with_for_update=True)
+
+
 def _submission(session: Session, submission_id: int) -> Submission:
-    """The submission, row-locked (PostgreSQL) so two reviewers cannot both act on it."""
-    submission = session.get(Submission, submission_id, with_for_update=True)
-    if submission is None:
+    """The submission, row-locked (PostgreSQL) after its township's row, so that two
+    reviewers, or a reviewer and an upload, cannot both act on it."""
+    township_code = session.scalar(select(Submission.township_code)
+                                   .where(Submission.id == submission_id))
+    if township_code is None:
         raise ValueError(f"提交记录 {submission_id} 不存在")
-    return submission
+    _lock_township(session, township_code)
+    return session.get(Submission, submission_id, with_for_update=True, populate_existing=True)
+
+
+def _shown_again(session: Session, submission: Submission) -> None:
+    """The township's stored months from the submission's month on, after a change."""
+    session.flush()
+    township_months.refresh(session.connection(), submission.township_code, submission.period)
 
 
 def _current(session: Session, township_code: str, period: str) -> Submission | None:
@@ -63,6 +81,7 @@ def _review(engine: Engine, actor: Actor, submission_id: int, action: str, statu
                              "只能审核状态为“已提交”的提交")
         submission.status, submission.review_comment = status, comment or None
         submission.reviewed_by, submission.reviewed_at = me.username, dt.datetime.now()
+        _shown_again(session, submission)
         audit.record(session, me.username, action, "submission", _label(submission),
                      before_id=submission.id, after_id=submission.id,
                      status_before=SUBMITTED, status_after=status, comment=comment)
@@ -89,12 +108,14 @@ def unlock(engine: Engine, actor: Actor, township_code: str, period: str,
     approval is cleared from the row (it no longer stands) and kept in the audit row."""
     with acting(engine, actor, "unlock", *REVIEWERS, object_type="submission",
                 object_id=f"{township_code}/{period}") as (session, me):
+        _lock_township(session, township_code)
         submission = _current(session, township_code, period)
         if submission is None or submission.status != APPROVED:
             raise ValueError(f"{township_code} {period} 没有已审核锁定的数据，无需解锁")
         approved_by = submission.reviewed_by
         submission.status = SUBMITTED
         submission.review_comment = submission.reviewed_by = submission.reviewed_at = None
+        _shown_again(session, submission)
         audit.record(session, me.username, "unlock", "submission", _label(submission),
                      before_id=submission.id, after_id=submission.id,
                      status_before=APPROVED, status_after=SUBMITTED, approved_by=approved_by,
@@ -120,6 +141,7 @@ def roll_back(engine: Engine, actor: Actor, submission_id: int) -> Submission:
             current.is_current = False
             session.flush()  # first, so that there is never a moment with two current rows
         target.is_current = True
+        _shown_again(session, target)
         audit.record(session, me.username, "roll_back", "submission", _label(target),
                      before_id=current.id if current else None, after_id=target.id,
                      status=target.status)

@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from liushou_dash import auth, catalog
+from liushou_dash import auth, catalog, metrics
 from liushou_dash.auth import Actor
 from liushou_dash.db import init_db, make_engine, session_maker
 from liushou_dash.masterdata import DEMO_DIR, load_master
@@ -105,3 +105,12 @@ def audit_rows(engine, action, username=None) -> list[AuditEntry]:
         query = query.where(AuditEntry.username == username)
     with session_maker(engine)() as session:
         return list(session.scalars(query))
+
+
+def assert_same_tables(engine: Engine, filters) -> None:
+    """The dashboards' township tables (stored months; computed where a month is not
+    stored) equal those computed from the school, home and ledger rows themselves."""
+    for flt in filters:
+        pd.testing.assert_frame_equal(metrics.township_table(engine, flt),
+                                      metrics._township_table_from_rows(engine, flt),
+                                      check_dtype=False, obj=str(flt))

@@ -23,7 +23,8 @@ from sqlalchemy import func, select, text
 from liushou_dash import cli, uploads
 from liushou_dash.db import session_maker, transaction
 from liushou_dash.models import AuditEntry, FundingEntry, Home, SchoolReturn, Submission, Township
-from tests.fixtures import TOWNSHIP, school_frame
+from liushou_dash.metrics import Filter
+from tests.fixtures import TOWNSHIP, assert_same_tables, school_frame
 from tests.returns import workbook
 
 FORK = multiprocessing.get_context("fork")
@@ -111,6 +112,9 @@ def test_every_township_uploads_at_once(any_engine, tmp_path):
     assert sorted(t for t, _ in stored) == codes
     assert {i for _, i in stored} == {r["submission_id"] for _, _, r in outcomes}
     assert counts(engine)["school_returns"] == sum(r["rows"]["schools"] for _, _, r in outcomes)
+    # Each was the first upload of the month in its own transaction: every township's
+    # stored month still shows its own return.
+    assert_same_tables(engine, [Filter((PERIOD,)), Filter((PERIOD,), approved_only=True)])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

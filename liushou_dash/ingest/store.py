@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
-from .. import audit, catalog, rollup
+from .. import audit, catalog, rollup, township_months
 from ..bulk import insert_frame
 from ..models import FundingEntry, Home, SchoolReturn, Submission
 
@@ -73,6 +73,7 @@ def store_submission(session: Session, *, township_code: str, period: str,
         elif previous is not None and getattr(previous, f"has_{sheet_key}"):
             _copy_rows(session, model, previous.id, submission.id)
     rollup.refresh(session, submission.id)  # the dashboards' totals, in the same transaction
+    township_months.refresh(session.connection(), township_code, period)
     audit.record(session, username, "submit", "submission", f"{township_code}/{period}",
                  before_id=previous.id if previous else None, after_id=submission.id,
                  file_name=file_name, sha256=sha256, carried=submission.carried)
