@@ -7,7 +7,8 @@ from liushou_dash import charts, kpi, metrics, ui, views
 flt = views.page_start("留守儿童关爱工作总览")
 period = flt.latest
 
-latest, before = ui.month_pair(flt)
+shown = kpi.cockpit_indicators()  # the cockpit reads only what it shows
+latest, before = ui.month_pair(flt, shown)
 views.show_cards(kpi.cards(latest, before, period))
 st.caption("卡片数值按目标着色：绿色达标，橙色接近目标，红色未达标。箭头为较上月变化，"
            "按两个月都已上报的乡镇同口径比较；悬停问号查看计算公式、分子分母和目标。")
@@ -21,6 +22,5 @@ st.caption("按综合得分排名（各项比率达到目标的程度加权平�
 views.show_board(kpi.league_table(latest, before), period, height="all", key="league")
 
 st.subheader("月度趋势")
-trend = metrics.county_by_period(ui.township_table(ui.trend_filter(flt)))
-views.show(charts.county_trend(trend, ("archived_rate", "paired_rate", "visit_rate",
-                                       "contact_rate", "report_rate")))
+trend = metrics.county_by_period(ui.township_table(ui.trend_filter(flt), shown))
+views.show(charts.county_trend(trend, kpi.TREND_KEYS))

@@ -4,7 +4,8 @@ What "everything the cockpit shows" is, is read off the page itself: the cockpit
 under Streamlit's AppTest (bench/apps/cockpit.py, a logged-in leader) against a small demo
 database, and every reader it asks liushou_dash.ui for is recorded. Those same reader
 functions are then called without any cache against the province database:
-- the month: every recorded call except the township tables of the trend's earlier months;
+- the month: every call the page makes before it asks for its trend (the cards' two months,
+  the alerts' three, which share two, the 无人监护 schools, the reporting status, ...);
 - the trend: the township table of each month of the trend (12 months).
 Each is compared with one plain SELECT township_code, SUM(every count) ... GROUP BY over the
 school returns of the latest month (of the 12 months, grouped by month too, for the trend).
@@ -23,6 +24,7 @@ from liushou_dash.demo import seed_demo
 
 APP = ROOT / "bench" / "apps" / "cockpit.py"
 MONTH_READER = "township_month"   # ui.READERS: one month's township table
+TREND = "trend"                    # the mark recorded when the page asks for its trend
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ def _small_demo() -> str:
 
 
 def recorded_calls() -> list[Call]:
-    """The readers the cockpit asks for on a cold cache, in order, recorded under AppTest."""
+    """The readers the cockpit asks for on a cold cache, in order, recorded under AppTest,
+    with a Call(TREND, trend months) where the page asks for its trend."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -65,6 +68,13 @@ def recorded_calls() -> list[Call]:
     previous_url = os.environ.get("LIUSHOU_DATABASE_URL")
     os.environ["LIUSHOU_DATABASE_URL"] = url
     ui.READERS.update({name: recording(name, f) for name, f in originals.items()})
+    trend_filter = ui.trend_filter
+
+    def marking(flt):
+        chosen = trend_filter(flt)
+        calls.append(Call(TREND, chosen.periods))
+        return chosen
+    ui.trend_filter = marking
     try:
         st.cache_data.clear()
         app = AppTest.from_file(str(APP), default_timeout=120).run()
@@ -72,6 +82,7 @@ def recorded_calls() -> list[Call]:
             raise RuntimeError(f"the cockpit failed: {[e.value for e in app.exception]}")
     finally:
         ui.READERS.update(originals)
+        ui.trend_filter = trend_filter
         st.cache_data.clear()
         dispose_engines()
         if previous_url is None:
@@ -93,11 +104,12 @@ class Workload:
 
 
 def workload(calls: list[Call]) -> Workload:
-    months = sorted({c.arguments[0] for c in calls if c.reader == MONTH_READER})
-    latest, before = months[-1], months[-2]   # the cards compare with the month before
-    trend = [c for c in calls if c.reader == MONTH_READER]
-    month = [c for c in calls if c.reader != MONTH_READER or c.arguments[0] in (latest, before)]
-    return Workload(latest, month, trend)
+    [mark] = [i for i, c in enumerate(calls) if c.reader == TREND]
+    month, periods = calls[:mark], calls[mark].arguments
+    # The months the page had read already came from the cache: asked for the same way.
+    asked = next(c for c in calls[mark:] if c.reader == MONTH_READER).arguments[1:]
+    trend = [Call(MONTH_READER, (p, *asked)) for p in periods]
+    return Workload(periods[-1], month, trend)
 
 
 def _group_by(periods: list[str]) -> str:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 
 from . import catalog, metrics, wording
 from .metrics import Filter, format_percent, period_label
-from .models import STATUS_LABELS, Submission, Township
+from .models import STATUS_LABELS, Township, TownshipMonth
 from .rules import Rules, load_rules
 
 UNGUARDED, MISSING_RETURN, BELOW_TARGET, FUNDS_IDLE = (
@@ -48,10 +49,24 @@ def alerts(engine: Engine, period: str, approved_only: bool = False,
            today: dt.date | None = None, rules: Rules | None = None) -> list[Alert]:
     """Every alert of `period`: by kind (most urgent first), then township and school."""
     rules = rules or load_rules()
-    found = [*unguarded(engine, period, approved_only),
-             *missing_returns(engine, period, today),
-             *below_target(engine, period, approved_only, rules),
-             *funds_idle(engine, period, approved_only, rules)]
+    recent = metrics.township_table(engine, recent_months(period, rules, approved_only))
+    return from_tables(period, recent, unguarded_schools(engine, period, approved_only),
+                       reporting_status(engine, period, today), rules)
+
+
+def recent_months(period: str, rules: Rules, approved_only: bool = False) -> Filter:
+    """The months 连续未达标 looks at: `months_running` up to `period`."""
+    first = metrics.period_of_month_number(metrics.month_number(period) - rules.months_running + 1)
+    return Filter.between(first, period, approved_only=approved_only)
+
+
+def from_tables(period: str, recent: pd.DataFrame, unguarded_rows: pd.DataFrame,
+                status: pd.DataFrame, rules: Rules) -> list[Alert]:
+    """`alerts` from what it reads: the township table of recent_months, the 无人监护
+    school rows and the reporting status of `period` (a page passes the ones it has)."""
+    found = [*_unguarded_alerts(unguarded_rows), *_missing_alerts(status, period),
+             *_below_target_alerts(recent, period, rules),
+             *_funds_idle_alerts(recent[recent["period"] == period], rules)]
     return sorted(found, key=lambda a: (KINDS.index(a.kind), a.township_code, a.school_code or ""))
 
 
@@ -74,10 +89,14 @@ def unguarded_schools(engine: Engine, period: str, approved_only: bool = False) 
 
 
 def unguarded(engine: Engine, period: str, approved_only: bool = False) -> list[Alert]:
+    return _unguarded_alerts(unguarded_schools(engine, period, approved_only))
+
+
+def _unguarded_alerts(rows: pd.DataFrame) -> list[Alert]:
     return [Alert(UNGUARDED, DANGER, row.township_code, row.township_name, row.school_code,
                   row.school_name, f"{wording.place(row.township_name, row.school_name)}有"
                   f"{int(row.guardian_none)}名留守儿童无人监护，须逐一落实监护责任")
-            for row in unguarded_schools(engine, period, approved_only).itertuples()]
+            for row in rows.itertuples()]
 
 
 # --- 报送情况 --------------------------------------------------------------------------------
@@ -89,29 +108,34 @@ def reporting_status(engine: Engine, period: str, today: dt.date | None = None) 
     today = today or dt.date.today()
     due = metrics.due_date(period, metrics.deadline_day(engine))
     with engine.connect() as conn:
-        townships = pd.DataFrame(conn.execute(
-            select(Township.code.label("township_code"), Township.name.label("township_name"))
-            .order_by(Township.code)).all(), columns=["township_code", "township_name"])
-        first = dict(conn.execute(
-            select(Submission.township_code, func.min(Submission.submitted_at))
-            .where(Submission.period == period).group_by(Submission.township_code)).all())
-        current = dict(conn.execute(select(Submission.township_code, Submission.status).where(
-            Submission.period == period, Submission.is_current.is_(True))).all())
-    first_day = townships["township_code"].map(
-        lambda c: pd.Timestamp(first[c]).date() if c in first else None)
-    days_late = pd.Series([max((d - due).days, 0) if d else None for d in first_day],
-                          index=townships.index, dtype="Int64")
-    has_current = townships["township_code"].isin(list(current))
-    state = [(LATE if late else ON_TIME) if present else (MISSING if today > due else NOT_DUE)
-             for present, late in zip(has_current, days_late.fillna(0) > 0)]
-    return townships.assign(
-        first_submitted=first_day, due=due, days_late=days_late,
-        status=townships["township_code"].map(lambda c: STATUS_LABELS.get(current.get(c), "")),
-        state=state)
+        found = pd.DataFrame(conn.execute(_status_statement(period)).all(),
+                             columns=["township_code", "township_name", "first", "current"])
+    first = pd.to_datetime(found.pop("first")).dt.normalize()
+    late_days = (first - pd.Timestamp(due)).dt.days.clip(lower=0).astype("Int64")
+    current = found.pop("current")
+    state = np.select([current.notna() & (late_days > 0).fillna(False), current.notna()],
+                      [LATE, ON_TIME], MISSING if today > due else NOT_DUE)
+    return found.assign(
+        first_submitted=first.dt.date.astype(object).where(first.notna(), None), due=due,
+        days_late=late_days, status=current.map(STATUS_LABELS).fillna(""), state=state)
+
+
+def _status_statement(period: str):
+    """Every township with its first upload of `period` and its current submission's
+    status, from the stored months (township_months.py; a month not stored has none)."""
+    stored = TownshipMonth.__table__
+    return (select(Township.code, Township.name, stored.c.first_upload, stored.c.status)
+            .select_from(Township.__table__.outerjoin(stored, and_(
+                stored.c.township_code == Township.code, stored.c.period == period,
+                stored.c.approved_only.is_(False))))
+            .order_by(Township.code))
 
 
 def missing_returns(engine: Engine, period: str, today: dt.date | None = None) -> list[Alert]:
-    status = reporting_status(engine, period, today)
+    return _missing_alerts(reporting_status(engine, period, today), period)
+
+
+def _missing_alerts(status: pd.DataFrame, period: str) -> list[Alert]:
     label = period_label(period)
     return [Alert(MISSING_RETURN, WARNING, row.township_code, row.township_name, None, None,
                   f"{row.township_name}{label}月报截至{wording.date_text(row.due)}未报送")
@@ -138,9 +162,11 @@ def lagging_indicators(table: pd.DataFrame, pass_marks: dict, months: int) -> pd
 def below_target(engine: Engine, period: str, approved_only: bool = False,
                  rules: Rules | None = None) -> list[Alert]:
     rules = rules or load_rules()
-    first = metrics.period_of_month_number(metrics.month_number(period) - rules.months_running + 1)
-    table = metrics.township_table(engine, Filter.between(first, period,
-                                                          approved_only=approved_only))
+    table = metrics.township_table(engine, recent_months(period, rules, approved_only))
+    return _below_target_alerts(table, period, rules)
+
+
+def _below_target_alerts(table: pd.DataFrame, period: str, rules: Rules) -> list[Alert]:
     lagging = lagging_indicators(table, dict(rules.pass_marks), rules.months_running)
     latest = table[table["period"] == period].set_index("township_code")
     found = []
@@ -169,6 +195,10 @@ def funds_idle(engine: Engine, period: str, approved_only: bool = False,
                rules: Rules | None = None) -> list[Alert]:
     rules = rules or load_rules()
     table = metrics.township_table(engine, Filter((period,), approved_only=approved_only))
+    return _funds_idle_alerts(table, rules)
+
+
+def _funds_idle_alerts(table: pd.DataFrame, rules: Rules) -> list[Alert]:
     wan = wording.wan_yuan
     return [Alert(FUNDS_IDLE, WARNING, row.township_code, row.township_name, None, None,
                   f"{row.township_name}年度累计下达资金{wan(row.allocated)}，已拨付"

@@ -109,14 +109,15 @@ def collect(engine: Engine, period: str, approved_only: bool = False,
     before = frame[frame["period"] == metrics.previous_period(period)].reset_index(drop=True)
     trend = metrics.county_by_period(frame)
     trend = trend[trend["reported"] > 0].reset_index(drop=True)
+    unguarded = alerting.unguarded_schools(engine, period, approved_only)
+    status = alerting.reporting_status(engine, period, today)
+    recent = metrics.township_table(engine, alerting.recent_months(period, rules, approved_only))
     return Bulletin(
         period=period, county_name=county_name(engine), issued=today,
         demo=metrics.is_demo(engine), rules=rules, townships=month, before=before, trend=trend,
         ranked=ranking.rank_townships(month, rules.weights, before),
-        unguarded=alerting.unguarded_schools(engine, period, approved_only),
-        status=alerting.reporting_status(engine, period, today),
-        deadline_day=metrics.deadline_day(engine),
-        alerts=alerting.alerts(engine, period, approved_only, today, rules))
+        unguarded=unguarded, status=status, deadline_day=metrics.deadline_day(engine),
+        alerts=alerting.from_tables(period, recent, unguarded, status, rules))
 
 
 # --- Blocks ----------------------------------------------------------------------------------

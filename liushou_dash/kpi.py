@@ -17,6 +17,7 @@ from .rules import load_rules
 
 COCKPIT_KEYS = ("left_behind", "guardian_none", "archived_rate", "paired_rate", "visit_rate",
                 "contact_rate", "village_coverage", "disbursement_rate", "report_rate")
+TREND_KEYS = ("archived_rate", "paired_rate", "visit_rate", "contact_rate", "report_rate")
 MEETING_LEAGUE_COLUMNS = ["rank", "township_name", "score", "rank_change", "paired_rate",
                           "visit_rate"]  # what a projector has room for: the heaviest weights
 
@@ -71,6 +72,15 @@ def _help(indicator: catalog.Indicator, summary: Mapping, period: str) -> str:
         pace = f"（{messages.EVEN_PACE}）" if indicator.key in targets.PACED else ""
         lines.append(f"{messages.TARGET}：{metrics.format_value(indicator.key, goal)}{pace}")
     return "\n\n".join(lines)
+
+
+def cockpit_indicators() -> tuple[str, ...]:
+    """Every indicator the cockpit shows or alerts on: its cards, its league table (the
+    weighted indicators and 无人监护), its alerts (the pass marks, the funds) and its trend.
+    The cockpit reads only these and what they are computed from (metrics.inputs_of)."""
+    rules = load_rules()
+    return tuple(dict.fromkeys((*COCKPIT_KEYS, *rules.weights, "guardian_none",
+                                *rules.pass_marks, "disbursement_rate", *TREND_KEYS)))
 
 
 def _from_returns(indicator: catalog.Indicator) -> bool:

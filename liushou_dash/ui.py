@@ -17,9 +17,10 @@ import pandas as pd
 import streamlit as st
 
 from . import alerts as alert_rules
-from . import charts, export, filters, homes, ledger, messages, metrics, orgunits, progress
+from . import charts, export, filters, homes, kpi, ledger, messages, metrics, orgunits, progress
 from .db import database_url, engine_for
 from .metrics import Filter, period_label  # noqa: F401  (re-exported for the pages)
+from .rules import load_rules
 
 CACHE_TTL_SECONDS = 300
 MEETING_REFRESH_SECONDS = 60   # the meeting screen redraws from the cache this often
@@ -45,12 +46,15 @@ READERS: dict[str, Callable] = {
     "boundaries": lambda engine: orgunits.boundaries(engine),
     "villages": lambda engine: orgunits.villages(engine),
     "schools": lambda engine, types: orgunits.schools(engine, types),
-    "township_month": lambda engine, *f: metrics.township_table(engine, _filter_of(*f)),
+    "township_month": lambda engine, period, types, approved, indicators=None: (
+        metrics.township_table(engine, _filter_of(period, types, approved), indicators)),
     "school_month": lambda engine, *f: metrics.school_table(engine, _filter_of(*f)),
     "homes": lambda engine, period, approved: homes.home_list(engine, period, approved),
     "ledger": lambda engine, period, approved: ledger.entries(engine, period, approved),
-    "alerts": lambda engine, period, approved, today: alert_rules.alerts(
-        engine, period, approved, today),
+    "unguarded": lambda engine, period, approved: alert_rules.unguarded_schools(
+        engine, period, approved),
+    "reporting": lambda engine, period, today: alert_rules.reporting_status(engine, period,
+                                                                            today),
     "statuses": lambda engine, period, today: progress.statuses(engine, (period,), today),
     "chase": lambda engine, period, today: progress.chase_list(
         engine, progress.statuses(engine, (period,), today), today),
@@ -105,14 +109,14 @@ def township_names() -> dict[str, str]:
     return dict(zip(names["township_code"], names["township_name"]))
 
 
-def _months(reader: str, flt: Filter) -> pd.DataFrame:
-    frames = [read(reader, p, flt.school_types, flt.approved_only) for p in flt.periods]
+def _months(reader: str, flt: Filter, *more) -> pd.DataFrame:
+    frames = [read(reader, p, flt.school_types, flt.approved_only, *more) for p in flt.periods]
     return filters.restrict(pd.concat(frames, ignore_index=True), flt.townships)
 
 
-def township_table(flt: Filter) -> pd.DataFrame:
-    """metrics.township_table(flt), from the cache."""
-    return _months("township_month", flt)
+def township_table(flt: Filter, indicators: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """metrics.township_table(flt, indicators), from the cache."""
+    return _months("township_month", flt, indicators)
 
 
 def school_table(flt: Filter) -> pd.DataFrame:
@@ -125,10 +129,11 @@ def township_schools(flt: Filter, township: str) -> pd.DataFrame:
     return school_table(replace(flt.only(flt.latest), townships=(township,)))
 
 
-def month_pair(flt: Filter) -> tuple[pd.DataFrame, pd.DataFrame]:
+def month_pair(flt: Filter, indicators: tuple[str, ...] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The township rows of the filter's latest month and of the month before (the cards)."""
-    return (township_table(flt.only(flt.latest)),
-            township_table(flt.only(metrics.previous_period(flt.latest))))
+    return (township_table(flt.only(flt.latest), indicators),
+            township_table(flt.only(metrics.previous_period(flt.latest)), indicators))
 
 
 def trend_filter(flt: Filter) -> Filter:
@@ -145,7 +150,14 @@ def trend_filter(flt: Filter) -> Filter:
 
 
 def alerts(flt: Filter) -> list:
-    found = read("alerts", flt.latest, flt.approved_only, today())
+    """alerts.alerts of the filter's latest month (whatever its school types), from the
+    cached months the cockpit's cards read too, cut to the chosen townships."""
+    rules = load_rules()
+    period, approved = flt.latest, flt.approved_only
+    recent = township_table(alert_rules.recent_months(period, rules, approved),
+                            kpi.cockpit_indicators())
+    found = alert_rules.from_tables(period, recent, read("unguarded", period, approved),
+                                    read("reporting", period, today()), rules)
     return [a for a in found if flt.townships is None or a.township_code in flt.townships]
 
 

@@ -307,7 +307,8 @@ def test_choosing_townships_reads_nothing_again(dashboard, monkeypatch):
     calls = []
     real = metrics.township_table
     monkeypatch.setattr(metrics, "township_table",
-                        lambda engine, flt: calls.append(flt.periods) or real(engine, flt))
+                        lambda engine, flt, *shown: calls.append(flt.periods)
+                        or real(engine, flt, *shown))
     app = dashboard()
     first = len(calls)
     assert first > 0
@@ -498,8 +499,8 @@ def test_many_meeting_screens_share_one_reading(dashboard, monkeypatch):
     calls = []
     for name in ("township_table", "school_table"):
         real = getattr(metrics, name)
-        monkeypatch.setattr(metrics, name, lambda engine, flt, real=real, name=name, **options: (
-            calls.append(name) or real(engine, flt, **options)))
+        monkeypatch.setattr(metrics, name, lambda engine, flt, *more, real=real, name=name,
+                            **options: calls.append(name) or real(engine, flt, *more, **options))
     dashboard("app_pages/meeting.py")
     assert calls
     calls.clear()
