@@ -113,11 +113,25 @@ def reporting_status(engine: Engine, period: str, today: dt.date | None = None) 
     first = pd.to_datetime(found.pop("first")).dt.normalize()
     late_days = (first - pd.Timestamp(due)).dt.days.clip(lower=0).astype("Int64")
     current = found.pop("current")
-    state = np.select([current.notna() & (late_days > 0).fillna(False), current.notna()],
-                      [LATE, ON_TIME], MISSING if today > due else NOT_DUE)
+    state = _states(current.notna(), (late_days > 0).fillna(False), due, today)
     return found.assign(
         first_submitted=first.dt.date.astype(object).where(first.notna(), None), due=due,
         days_late=late_days, status=current.map(STATUS_LABELS).fillna(""), state=state)
+
+
+def _states(reported: pd.Series, late: pd.Series, due: dt.date, today: dt.date) -> np.ndarray:
+    return np.select([reported & late, reported], [LATE, ON_TIME],
+                     MISSING if today > due else NOT_DUE)
+
+
+def month_status(month: pd.DataFrame, due: dt.date, today: dt.date) -> pd.DataFrame:
+    """What the alerts need of reporting_status (township_code, township_name, due, state)
+    from a township table of the month over every return (not approved ones only), which a
+    page has read already: reported is a current return, on_time its first upload's."""
+    reported = month["reported"].to_numpy() > 0
+    late = month["on_time"].to_numpy() == 0
+    return month[["township_code", "township_name"]].assign(
+        due=due, state=_states(reported, late, due, today))
 
 
 def _status_statement(period: str):

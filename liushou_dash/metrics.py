@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (Date, DateTime, Float, and_, case, cast, func, inspect, literal, or_, select, true,
-                        tuple_, union_all)
+from sqlalchemy import (Date, DateTime, Float, and_, case, cast, func, inspect, literal, or_,
+                        select, true, tuple_, union_all)
 from sqlalchemy.engine import Connection, Engine
 
 from . import catalog, rollup
@@ -192,10 +192,18 @@ def indicator_value(row: Mapping, indicator: catalog.Indicator | str) -> float:
     return float(numerator) / float(denominator)
 
 
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    numerator = numerator.astype("float64")
-    denominator = denominator.astype("float64")
-    return numerator / denominator.where(denominator > 0)
+def _floats(values) -> np.ndarray:
+    """A column (of counts, Int64 or object) or array as float64, missing as NaN."""
+    return pd.to_numeric(pd.Series(values, copy=False)).to_numpy(dtype="float64",
+                                                                 na_value=np.nan)
+
+
+def _ratio(numerator, denominator) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is 0 or missing (numpy: a page
+    computes a dozen of these over thousands of rows)."""
+    numerator, denominator = _floats(numerator), _floats(denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
 def with_rates(frame: pd.DataFrame, level: str = "township",
@@ -293,9 +301,20 @@ def _in_townships(column, flt: Filter) -> list:
     return [] if flt.townships is None else [column.in_(flt.townships)]
 
 
+_CREATED: set[str] = set()  # databases (URLs) known to have their schema: it stays
+
+
+def _has_schema(conn: Connection) -> bool:
+    """False for a database whose schema is not created yet (it has no settings, nor data).
+    Asked once per database: on PostgreSQL the question is a catalogue query."""
+    url = conn.engine.url.render_as_string()
+    if url not in _CREATED and inspect(conn).has_table(Setting.__tablename__):
+        _CREATED.add(url)
+    return url in _CREATED
+
+
 def _setting(conn: Connection, key: str) -> str | None:
-    # A database whose schema is not yet created has no settings (nor data).
-    if not inspect(conn).has_table(Setting.__tablename__):
+    if not _has_schema(conn):
         return None
     return conn.scalar(select(Setting.value).where(Setting.key == key))
 
@@ -325,7 +344,7 @@ def period_span(engine: Engine, approved_only: bool = False) -> tuple[str, str] 
     """The first and the latest month with current data; None for an empty (or not yet
     created) database."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table(Submission.__tablename__):
+        if not _has_schema(conn):
             return None
 
         def first_by(order):  # walks the period index from one end: MIN/MAX would scan
@@ -344,6 +363,7 @@ def latest_period(engine: Engine, approved_only: bool = False) -> str | None:
 # --- Readers: school returns -----------------------------------------------------------------
 
 _RETURNS, _TOTALS = SchoolReturn.__table__, SubmissionTotals.__table__
+_STORED = TownshipMonth.__table__
 
 
 def _current_returns(statement, flt: Filter):
@@ -367,7 +387,13 @@ def _township_counts(conn: Connection, flt: Filter) -> pd.DataFrame:
 
 def _as_counts(frame: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
     """Count columns as nullable integers: a unit without a return has <NA>, not 0."""
-    return frame.astype({key: "Int64" for key in keys})
+    return frame.assign(**{key: _counts(_floats(frame[key])) for key in keys})
+
+
+def _counts(found: np.ndarray) -> pd.arrays.IntegerArray:
+    """Whole numbers with NaN as missing, as a nullable integer column (built directly:
+    astype("Int64") checks every value)."""
+    return pd.arrays.IntegerArray(np.nan_to_num(found).astype("int64"), np.isnan(found))
 
 
 def school_table(engine: Engine, flt: Filter, positive_only: str | None = None) -> pd.DataFrame:
@@ -375,8 +401,8 @@ def school_table(engine: Engine, flt: Filter, positive_only: str | None = None) 
     every school-level rate. Names come from master data (the return's name as fallback).
 
     With `positive_only` (a count key), only the rows where that count is above 0, read
-    from the few submissions whose rollup total of it is above 0 (the 无人监护 alerts of a
-    province: a handful of rows out of 20,000)."""
+    for the few townships whose stored month has any (the 无人监护 alerts of a province: a
+    few hundred rows out of 20,000)."""
     schools, townships = School.__table__, Township.__table__
     statement = select(
         _RETURNS.c.period, _RETURNS.c.township_code, townships.c.name.label("township_name"),
@@ -388,13 +414,13 @@ def school_table(engine: Engine, flt: Filter, positive_only: str | None = None) 
     statement = _current_returns(statement, flt).order_by(
         _RETURNS.c.period, _RETURNS.c.township_code, _RETURNS.c.school_code)
     if positive_only is not None:
-        flagged = (select(_TOTALS.c.submission_id)
-                   .join(Submission, Submission.id == _TOTALS.c.submission_id)
-                   .where(Submission.period.in_(flt.periods), _TOTALS.c[positive_only] > 0))
+        flagged = select(_STORED.c.township_code).where(
+            _STORED.c.period.in_(flt.periods), _STORED.c.approved_only.is_(flt.approved_only),
+            _STORED.c[positive_only] > 0)
         statement = statement.where(_RETURNS.c[positive_only] > 0,
-                                    _RETURNS.c.submission_id.in_(flagged))
+                                    _RETURNS.c.township_code.in_(flagged))
     with engine.connect() as conn:
-        frame = _frame(conn, statement)
+        frame = _numeric_frame(conn, statement, COUNT_KEYS)
     return with_rates(_as_counts(frame, COUNT_KEYS), "school")
 
 
@@ -586,22 +612,19 @@ def _finished(cells: pd.DataFrame, keys: tuple[str, ...],
               indicators: tuple[str, ...] | None) -> pd.DataFrame:
     """The township table from its cells' ids, counts and measures (`keys` of them): counts
     nullable, measures with none as 0, rates recomputed. In numpy: a province's month."""
-    values = {key: pd.to_numeric(cells[key]).to_numpy(dtype="float64", na_value=np.nan)
-              for key in keys}
+    values = {key: _floats(cells[key]) for key in keys}
     columns = {key: cells[key].to_numpy() for key in ID_COLUMNS["township"]}
     for key, found in values.items():
         present = np.nan_to_num(found)
         if key in COUNT_KEYS:  # a unit without a return has <NA>, not 0
-            columns[key] = pd.arrays.IntegerArray(present.astype("int64"), np.isnan(found))
+            columns[key] = _counts(found)
         else:                  # no homes or ledger on record means none
             values[key] = present
             columns[key] = present if column_kind(key) == MONEY else present.astype("int64")
     for indicator in rate_indicators("township"):
         if indicators is None or indicator.key in indicators:
-            denominator = values[indicator.denominator]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                columns[indicator.key] = np.where(
-                    denominator > 0, values[indicator.numerator] / denominator, np.nan)
+            columns[indicator.key] = _ratio(values[indicator.numerator],
+                                            values[indicator.denominator])
     return pd.DataFrame({c: columns[c] for c in table_columns("township") if c in columns})
 
 
@@ -741,9 +764,6 @@ def cells_statement(flt: Filter):
             .order_by(cells.c.period, cells.c.township_code))
 
 
-_STORED = TownshipMonth.__table__
-
-
 def _on_time_judged(cells, flt: Filter, deadline: int):
     """1 where the cell's first upload came before the day after its month's due date."""
     def due_end(period):
@@ -774,25 +794,19 @@ def _stored_statement(flt: Filter, keys: tuple[str, ...], deadline: int):
                    *_in_townships(_STORED.c.township_code, flt)))
 
 
-def _stored_periods(conn: Connection, flt: Filter) -> set[str]:
-    return set(conn.scalars(select(_STORED.c.period.distinct())
-                            .where(_STORED.c.period.in_(flt.periods))))
-
-
 def _stored_cells(engine: Engine, flt: Filter, keys: tuple[str, ...]) -> pd.DataFrame:
     """The stored cells (their columns for `keys` only); months not stored (no submission of
     them, or before the first) computed by cells_statement, which is what would be stored."""
     with engine.connect() as conn:
         deadline = _deadline_day(conn)
-        statement = _stored_statement(flt, keys, deadline)
-        unstored = sorted(set(flt.periods) - _stored_periods(conn, flt))
+        table = _numeric_frame(conn, _stored_statement(flt, keys, deadline), keys)
+        unstored = sorted(set(flt.periods) - set(table["period"]))
         if unstored:
             missing = replace(flt, periods=tuple(unstored))
             computed = cells_statement(missing).subquery()
-            statement = union_all(statement, select(*_cell_columns(
-                computed, computed.c.township_name, keys, missing, deadline)))
-        statement = select(statement.subquery()).order_by("period", "township_code")
-        return _numeric_frame(conn, statement, keys)
+            table = pd.concat([table, _numeric_frame(conn, select(*_cell_columns(
+                computed, computed.c.township_name, keys, missing, deadline)), keys)])
+    return table.sort_values(["period", "township_code"], ignore_index=True)
 
 
 def county_by_period(table: pd.DataFrame, level: str = "township") -> pd.DataFrame:

@@ -53,8 +53,7 @@ READERS: dict[str, Callable] = {
     "ledger": lambda engine, period, approved: ledger.entries(engine, period, approved),
     "unguarded": lambda engine, period, approved: alert_rules.unguarded_schools(
         engine, period, approved),
-    "reporting": lambda engine, period, today: alert_rules.reporting_status(engine, period,
-                                                                            today),
+    "deadline": lambda engine: metrics.deadline_day(engine),
     "statuses": lambda engine, period, today: progress.statuses(engine, (period,), today),
     "chase": lambda engine, period, today: progress.chase_list(
         engine, progress.statuses(engine, (period,), today), today),
@@ -152,12 +151,14 @@ def trend_filter(flt: Filter) -> Filter:
 def alerts(flt: Filter) -> list:
     """alerts.alerts of the filter's latest month (whatever its school types), from the
     cached months the cockpit's cards read too, cut to the chosen townships."""
-    rules = load_rules()
+    rules, shown = load_rules(), kpi.cockpit_indicators()
     period, approved = flt.latest, flt.approved_only
-    recent = township_table(alert_rules.recent_months(period, rules, approved),
-                            kpi.cockpit_indicators())
+    recent = township_table(alert_rules.recent_months(period, rules, approved), shown)
+    every_return = township_table(Filter((period,)), shown)  # who has reported at all
+    status = alert_rules.month_status(every_return, metrics.due_date(period, read("deadline")),
+                                      today())
     found = alert_rules.from_tables(period, recent, read("unguarded", period, approved),
-                                    read("reporting", period, today()), rules)
+                                    status, rules)
     return [a for a in found if flt.townships is None or a.township_code in flt.townships]
 
 

@@ -189,3 +189,26 @@ def test_the_demo_countys_alerts_follow_from_its_export(demo_engine):
     assert {a.township_code for a in by_kind[alerts.BELOW_TARGET]} == lagging
     for alert in by_kind[alerts.BELOW_TARGET]:
         assert any(catalog.label_of(k) in alert.message for k in load_rules().pass_marks)
+
+
+# --- The cockpit's alerts come from the months it has read -----------------------------------
+
+@pytest.mark.parametrize("approved_only", [False, True])
+@pytest.mark.parametrize("today", [TODAY, dt.date(2026, 11, 3)])  # after and before the deadline
+def test_alerts_from_the_pages_tables_are_the_alerts(demo_engine, approved_only, today):
+    """ui.alerts builds them from the cockpit's own township tables (its indicators only)
+    and the month's table over every return; the same list as alerts.alerts reads."""
+    from liushou_dash import kpi, metrics
+    from liushou_dash.metrics import Filter
+    rules, shown = load_rules(), kpi.cockpit_indicators()
+    recent = metrics.township_table(
+        demo_engine, alerts.recent_months(LATEST, rules, approved_only), shown)
+    every_return = metrics.township_table(demo_engine, Filter((LATEST,)), shown)
+    due = metrics.due_date(LATEST, metrics.deadline_day(demo_engine))
+    found = alerts.from_tables(LATEST, recent,
+                               alerts.unguarded_schools(demo_engine, LATEST, approved_only),
+                               alerts.month_status(every_return, due, today), rules)
+    expected = alerts.alerts(demo_engine, LATEST, approved_only, today, rules)
+    assert {a.kind for a in expected} >= {alerts.BELOW_TARGET, alerts.MISSING_RETURN
+                                          if today > due else alerts.BELOW_TARGET}
+    assert found == expected
