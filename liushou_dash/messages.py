@@ -7,6 +7,8 @@ DEMO_BANNER = "示例数据：当前数据库中的数据为系统生成的演�
 NO_DATA = ("暂无上报数据。请先导入主数据和乡镇月报，"
            "或运行 `python -m liushou_dash seed-demo` 生成示例数据。")
 NOT_AVAILABLE = "—"
+LARGE_TABLE_NOTE = "共{rows}行，可滚动查看；行数较多，单元格不按目标着色，点击列标题可排序。"
+MORE_ALERTS = "- ……另有{count}条，见下方下载的完整预警清单"
 
 # --- Sidebar filters ----------------------------------------------------------------------------
 FILTER_HEADER = "筛选"

@@ -20,6 +20,10 @@ YUAN = "yuan"        # money to the fen, as a ledger shows it (MONEY columns sho
 FORMATS = {metrics.PERCENT: "{:.1f}%", metrics.MONEY: "{:,.2f}", metrics.RATIO: "{:.1f}",
            metrics.COUNT: "{:,.0f}", NUMBER: "{:g}", RANKING: "{:.0f}", SCORE: "{:.2f}",
            SIGNED: lambda value: f"{value:+.0f}" if value else "0", YUAN: "{:,.2f}"}
+# The same formats for st.column_config (a table too large to colour cell by cell).
+COLUMN_FORMATS = {metrics.PERCENT: "%.1f%%", metrics.MONEY: "%.2f", metrics.RATIO: "%.1f",
+                  metrics.COUNT: "localized", NUMBER: "%g", RANKING: "%d", SCORE: "%.2f",
+                  SIGNED: "%+d", YUAN: "%.2f"}
 LABELS = {"township_name": messages.TOWNSHIP, "school_name": messages.SCHOOL,
           "rank": messages.RANK, "score": messages.SCORE, "rank_change": messages.RANK_CHANGE,
           "missed": messages.MISSED_COUNT}
@@ -63,13 +67,20 @@ def _scaled(values: pd.Series, kind: str) -> pd.Series:
     return values.astype("float64") if kind != metrics.TEXT else values
 
 
+def plain(frame: pd.DataFrame, labels: Mapping[str, str] | None = None,
+          kinds: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, list[Column]]:
+    """The frame with Chinese headers and values scaled as shown, and its columns."""
+    columns = [column(key, labels, kinds) for key in frame.columns]
+    raw = frame.reset_index(drop=True)
+    return pd.DataFrame({c.label: _scaled(raw[c.key], c.kind) for c in columns}), columns
+
+
 def styled(frame: pd.DataFrame, period: str | None = None,
            labels: Mapping[str, str] | None = None,
            kinds: Mapping[str, str] | None = None) -> tuple[Styler, list[Column]]:
     """The Styler to show and its columns (for headers' tooltips)."""
-    columns = [column(key, labels, kinds) for key in frame.columns]
+    shown, columns = plain(frame, labels, kinds)
     raw = frame.reset_index(drop=True)
-    shown = pd.DataFrame({c.label: _scaled(raw[c.key], c.kind) for c in columns})
     styler = shown.style.format({c.label: FORMATS[c.kind] for c in columns if c.numeric},
                                 na_rep=messages.NOT_AVAILABLE)
     for c in columns:

@@ -23,6 +23,10 @@ MIME_TYPES = {"csv": "text/csv",
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 ROW_PIXELS = 35  # st.dataframe's row height
+LARGE_TABLE_ROWS = 200  # a city's or a province's townships: cells are not coloured one by
+                        # one (pandas' Styler takes seconds over thousands of rows)
+LARGE_TABLE_HEIGHT = 20 * ROW_PIXELS
+ALERT_LINES = 30        # per box; a province has hundreds: the rest in the download
 
 
 # --- Page frame --------------------------------------------------------------------------------
@@ -79,7 +83,8 @@ def show(chart: Chart, key: str | None = None) -> None:
 
 
 def show_alerts(found: Sequence, period: str) -> None:
-    """无人监护 schools and missing returns in a box each; the other alerts folded away."""
+    """无人监护 schools and missing returns in a box each; the other alerts folded away.
+    Each list shows its first ALERT_LINES; the whole list is a download under them."""
     if not any(a.kind in ui.URGENT_KINDS for a in found):
         st.success(f"{period_label(period)}没有无人监护的留守儿童，也没有逾期未报的乡镇。")
     for kind in ui.URGENT_KINDS:
@@ -91,10 +96,16 @@ def show_alerts(found: Sequence, period: str) -> None:
     if others:
         with st.expander(f"其他提醒（{len(others)}条）：连续未达标、资金拨付滞后"):
             st.markdown(_bullets(others))
+    if len(found) > ALERT_LINES:
+        download_buttons(alert_rules.as_frame(found), f"预警清单_{period}",
+                         f"{period_label(period)}预警清单", what="alerts")
 
 
 def _bullets(found: Sequence) -> str:
-    return "\n".join(f"- {plain(a.message)}" for a in found)
+    lines = [f"- {plain(a.message)}" for a in found[:ALERT_LINES]]
+    if len(found) > ALERT_LINES:
+        lines.append(messages.MORE_ALERTS.format(count=len(found) - ALERT_LINES))
+    return "\n".join(lines)
 
 
 def _alert_list(title: str, chosen: Sequence) -> str:
@@ -124,13 +135,20 @@ def show_board(frame: pd.DataFrame, period: str | None = None, height="auto",
                key: str | None = None, labels: Mapping[str, str] | None = None,
                kinds: Mapping[str, str] | None = None) -> None:
     """A frame of catalogue keys as tables.styled shapes it, sortable by value. height="all"
-    shows every row without scrolling (a township table: the county's ~30 rows)."""
+    shows every row without scrolling (a township table: the county's ~30 rows). A table of
+    more than LARGE_TABLE_ROWS rows is formatted by column, not coloured, and scrolls."""
+    large = len(frame) > LARGE_TABLE_ROWS
     if height == "all":
-        height = _every_row(len(frame))
-    styler, columns = tables.styled(frame, period, labels, kinds)
-    config = {c.label: st.column_config.NumberColumn(help=c.help, width="small") if c.numeric
-              else st.column_config.TextColumn() for c in columns}
-    st.dataframe(styler, column_config=config, hide_index=True, placeholder=NOT_AVAILABLE,
+        height = LARGE_TABLE_HEIGHT if large else _every_row(len(frame))
+    if large:
+        shown, columns = tables.plain(frame, labels, kinds)
+        st.caption(messages.LARGE_TABLE_NOTE.format(rows=len(frame)))
+    else:
+        shown, columns = tables.styled(frame, period, labels, kinds)
+    config = {c.label: st.column_config.NumberColumn(
+        help=c.help, width="small", format=tables.COLUMN_FORMATS[c.kind] if large else None)
+        if c.numeric else st.column_config.TextColumn() for c in columns}
+    st.dataframe(shown, column_config=config, hide_index=True, placeholder=NOT_AVAILABLE,
                  height=height, key=key)
 
 
