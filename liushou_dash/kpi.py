@@ -96,26 +96,43 @@ def comparable(latest: pd.DataFrame, previous: pd.DataFrame) -> tuple[dict, dict
             metrics.totals(previous[previous["township_code"].isin(both)]))
 
 
-def card(key: str, latest: pd.DataFrame, previous: pd.DataFrame, period: str) -> Card:
+@dataclass(frozen=True)
+class Sums:
+    """What the cards of two months add up, once for all of them: each month's totals, and
+    both months' over the townships that reported in both (see `comparable`)."""
+    latest: dict
+    previous: dict
+    latest_alike: dict
+    previous_alike: dict
+
+    @classmethod
+    def of(cls, latest: pd.DataFrame, previous: pd.DataFrame) -> Sums:
+        return cls(metrics.totals(latest), metrics.totals(previous),
+                   *comparable(latest, previous))
+
+
+def card(key: str, latest: pd.DataFrame, previous: pd.DataFrame, period: str,
+         sums: Sums | None = None) -> Card:
     """The card of indicator `key` from one month's township rows and the month before's.
     Indicators from the returns change like for like (see `comparable`)."""
     indicator = catalog.INDICATORS_BY_KEY[key]
-    summary = metrics.totals(latest)
-    value = metrics.indicator_value(summary, indicator)
-    now, before = comparable(latest, previous) if _from_returns(indicator) else (
-        summary, metrics.totals(previous))
+    sums = sums or Sums.of(latest, previous)
+    value = metrics.indicator_value(sums.latest, indicator)
+    now, before = ((sums.latest_alike, sums.previous_alike) if _from_returns(indicator)
+                   else (sums.latest, sums.previous))
     delta = change_text(key, metrics.indicator_value(now, indicator),
                         metrics.indicator_value(before, indicator))
     status = targets.status(key, value, period)
     text = metrics.format_value(key, value)
     shown = f":{targets.COLOURS[status]}[{text}]" if status else text
     return Card(key, indicator.label, shown, delta, _delta_colour(delta, indicator.better),
-                _help(indicator, summary, period), status)
+                _help(indicator, sums.latest, period), status)
 
 
 def cards(latest: pd.DataFrame, previous: pd.DataFrame, period: str,
           keys: Sequence[str] = COCKPIT_KEYS) -> list[Card]:
-    return [card(key, latest, previous, period) for key in keys]
+    sums = Sums.of(latest, previous)
+    return [card(key, latest, previous, period, sums) for key in keys]
 
 
 def league_table(latest: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
