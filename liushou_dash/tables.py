@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from pandas.io.formats.style import Styler
 
 from . import catalog, messages, metrics, targets
+
+if TYPE_CHECKING:  # importing pandas' Styler imports matplotlib's pyplot, ~40 MB a server
+    from pandas.io.formats.style import Styler
 
 NUMBER = "number"   # a measurement shown as written (opening hours)
 RANKING = "ranking"  # a rank or a count of things: whole numbers without separators
