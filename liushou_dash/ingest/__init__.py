@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -15,11 +16,11 @@ from sqlalchemy.engine import Engine
 
 from .. import audit, catalog
 from ..db import transaction
-from .context import load_context, check_access
-from .issues import Issue, cap, issue
+from .context import add_file_codes, check_access, load_context
+from .issues import Issue, cap, has_error, issue
 from .normalise import normalise
 from .parse import parse_sheets
-from .read import Unreadable, read_file
+from .read import RawSheet, Unreadable, read_file
 from .store import store_submission
 from .validate import validate
 
@@ -86,29 +87,58 @@ def ingest_file(engine: Engine, data: bytes, file_name: str, township_code: str,
         return _ingest(engine, data, file_name, township_code, period, username, dry_run, today)
 
 
+class _Reading:
+    """read_file in a thread of its own. Calamine releases the GIL while it parses a
+    workbook, so the database work that does not depend on the file (the township's lock,
+    its schools, last month's return) is done meanwhile instead of after it."""
+
+    def __init__(self, data: bytes):
+        self._raw: list[RawSheet] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, args=(data,), name="ingest-read",
+                                        daemon=True)
+        self._thread.start()
+
+    def _read(self, data: bytes) -> None:
+        try:
+            self._raw = read_file(data)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> list[RawSheet]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._raw
+
+
 def _ingest(engine: Engine, data: bytes, file_name: str, township_code: str, period: str,
             username: str | None, dry_run: bool, today: dt.date | None) -> Report:
     report = Report(accepted=False)
-    try:
-        raw = read_file(data)
-    except Unreadable as exc:
-        return _refuse(report, [exc.issue])
-    parsed, found = parse_sheets(raw)
-    frames, normalise_issues = normalise(parsed)
-    found += normalise_issues
-    report.frames = frames
-    report.rows = {key: len(frames.get(key, ())) for key in catalog.SHEETS_BY_KEY}
+    reading = _Reading(data)
     try:
         with transaction(engine) as session:
-            homes = frames.get("homes")
-            context = load_context(session, township_code, period, today or dt.date.today(),
-                                   home_codes=() if homes is None else homes["home_code"])
+            context = load_context(session, township_code, period, today or dt.date.today())
+            sha256 = hashlib.sha256(data).hexdigest()
+            try:
+                raw = reading.result()
+            except Unreadable as exc:
+                raise Refused(_refuse(report, [exc.issue])) from None
+            parsed, found = parse_sheets(raw)
+            frames, normalise_issues = normalise(parsed)
+            found += normalise_issues
+            report.frames = frames
+            report.rows = {key: len(frames.get(key, ())) for key in catalog.SHEETS_BY_KEY}
+            homes, schools = frames.get("homes"), frames.get("schools")
+            add_file_codes(session, context,
+                           home_codes=() if homes is None else homes["home_code"],
+                           school_codes=() if schools is None else schools["school_code"])
             found = check_access(session, context, username) + found
             if context.usable:
                 found += validate(context, frames, parsed)
             report.totals = _totals(frames)
-            if any(i.is_error for i in found) or not frames:
-                if not frames and not any(i.is_error for i in found):
+            if has_error(found) or not frames:
+                if not frames and not has_error(found):
                     found.append(issue("E02", "文件中没有找到已填写数据的学校月报、留守儿童之家"
                                               "或资金工作表"))
                 raise Refused(_refuse(report, found))
@@ -118,8 +148,7 @@ def _ingest(engine: Engine, data: bytes, file_name: str, township_code: str, per
                 return report
             submission = store_submission(
                 session, township_code=township_code, period=period, frames=frames,
-                username=username, file_name=file_name,
-                sha256=hashlib.sha256(data).hexdigest(),
+                username=username, file_name=file_name, sha256=sha256,
                 warnings=[w.as_json() for w in report.warnings])
             report.submission_id = submission.id
     except Refused as refused:

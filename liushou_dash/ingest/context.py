@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,7 +43,9 @@ class Context:
     township_name: str = ""
     period_issue: Issue | None = None
     township_known: bool = False
-    schools: pd.DataFrame = field(default_factory=pd.DataFrame)   # code, name, township_code
+    school_names: dict[str, str] = field(default_factory=dict)    # this township's: code -> name
+    school_townships: dict[str, str] = field(default_factory=dict)  # code -> township, for the
+    # township's schools and every other school the file names
     villages: set[str] = field(default_factory=set)               # codes of this township
     county_boundary: dict | None = None                           # GeoJSON geometry
     other_home_codes: dict[str, str] = field(default_factory=dict)  # code -> its township
@@ -53,12 +54,9 @@ class Context:
 
     @cached_property
     def school_index(self) -> tuple[set[str], dict[str, str], dict[str, str]]:
-        """(the township's school codes, every school's township, the township's school
-        names): built once, several checks use them."""
-        schools = self.schools
-        own = schools[schools["township_code"] == self.township_code]
-        return (set(own["code"]), dict(zip(schools["code"], schools["township_code"])),
-                dict(zip(own["code"], own["name"])))
+        """(the township's school codes, the township of every school the checks ask about,
+        the township's school names): built once, several checks use them."""
+        return set(self.school_names), self.school_townships, self.school_names
 
     @property
     def usable(self) -> bool:
@@ -93,9 +91,30 @@ def _homes_elsewhere(connection, township_code: str, codes: list[str]) -> dict[s
     return found
 
 
+def _schools_of(connection, township_code: str) -> dict[str, str]:
+    """The township's schools: code -> name."""
+    return dict(connection.execute(
+        select(School.code, School.name).where(School.township_code == township_code)).all())
+
+
+def _townships_of(connection, codes: list[str]) -> dict[str, str]:
+    """The township of each of `codes` that names a school. Only the file's codes of other
+    townships' schools are looked up (by the primary key): a province holds tens of
+    thousands of schools."""
+    found: dict[str, str] = {}
+    for i in range(0, len(codes), CODES_PER_QUERY):
+        found.update(connection.execute(
+            select(School.code, School.township_code)
+            .where(School.code.in_(codes[i:i + CODES_PER_QUERY]))).all())
+    return found
+
+
 def load_context(session: Session, township_code: str, period: str, today: dt.date,
-                 home_codes=()) -> Context:
-    """What validation needs; `home_codes` are the codes of the file's 留守儿童之家 sheet."""
+                 home_codes=None, school_codes=None) -> Context:
+    """What validation needs. What depends on the file (`home_codes`, the codes of its
+    留守儿童之家 sheet, and `school_codes`, those of its 学校月报) is looked up by
+    `add_file_codes`, here when they are given: ingest loads the rest while the file is
+    being read."""
     context = Context(township_code, period, period_issue=_check_period(period, today))
     # Locking the township's row serialises uploads of one township on PostgreSQL, so two
     # at once cannot both supersede the same submission (SQLite serialises writers anyway).
@@ -107,26 +126,41 @@ def load_context(session: Session, township_code: str, period: str, today: dt.da
     county = session.get(County, township.county_code)
     if county is not None and county.boundary:
         context.county_boundary = json.loads(county.boundary)
-    context.schools = pd.read_sql(
-        select(School.code, School.name, School.township_code), session.connection())
-    context.villages = set(session.scalars(
-        select(Village.code).where(Village.township_code == township_code)))
-    if context.period_issue is not None:
-        return context
-    current = current_submission(session, township_code, period)
-    context.locked = current is not None and current.status == APPROVED
     # Through the Core connection: the ORM's row handling costs more than the query when a
     # township has thousands of schools.
     connection = session.connection()
-    context.other_home_codes = _homes_elsewhere(
-        connection, township_code, sorted({str(c) for c in home_codes if c is not None}))
-    last = connection.execute(
-        select(SchoolReturn.school_code, SchoolReturn.left_behind).join(
-            Submission, Submission.id == SchoolReturn.submission_id)
-        .where(Submission.is_current.is_(True), Submission.township_code == township_code,
-               Submission.period == previous_period(period)))
-    context.last_month_left_behind = dict(last.all())
+    context.school_names = _schools_of(connection, township_code)
+    context.school_townships = dict.fromkeys(context.school_names, township_code)
+    context.villages = set(session.scalars(
+        select(Village.code).where(Village.township_code == township_code)))
+    if context.period_issue is None:
+        current = current_submission(session, township_code, period)
+        context.locked = current is not None and current.status == APPROVED
+        last = connection.execute(
+            select(SchoolReturn.school_code, SchoolReturn.left_behind).join(
+                Submission, Submission.id == SchoolReturn.submission_id)
+            .where(Submission.is_current.is_(True), Submission.township_code == township_code,
+                   Submission.period == previous_period(period)))
+        context.last_month_left_behind = dict(last.all())
+    if home_codes is not None or school_codes is not None:
+        add_file_codes(session, context, () if home_codes is None else home_codes,
+                       () if school_codes is None else school_codes)
     return context
+
+
+def add_file_codes(session: Session, context: Context, home_codes=(), school_codes=()) -> None:
+    """Look up what the file's codes need: which township's schools the 学校月报 names
+    besides this township's (E03), and which of its 之家编号 other townships use (E04)."""
+    if not context.township_known:
+        return
+    connection = session.connection()
+    codes = set(school_codes.tolist() if hasattr(school_codes, "tolist") else school_codes)
+    others = sorted(c for c in codes - context.school_names.keys() if isinstance(c, str))
+    context.school_townships.update(_townships_of(connection, others))
+    if context.period_issue is None:
+        context.other_home_codes = _homes_elsewhere(
+            connection, context.township_code,
+            sorted({str(c) for c in home_codes if c is not None}))
 
 
 def check_access(session: Session, context: Context, username: str | None) -> list[Issue]:

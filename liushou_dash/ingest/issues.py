@@ -1,7 +1,9 @@
 """Validation findings: stable codes, Chinese messages naming sheet, row and column."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import dataclass
+from operator import attrgetter
 
 ERROR_TITLES = {
     "E01": "文件无法读取或类型不符",
@@ -47,9 +49,8 @@ class Issue:
         return self.code.startswith("E")
 
     def as_json(self) -> dict:
-        data = asdict(self)
-        data.pop("cell")
-        return data
+        return {"code": self.code, "sheet": self.sheet, "row": self.row, "column": self.column,
+                "message": self.message}
 
 
 def where(sheet: str | None, row: int | None, column: str | None, letter: str | None) -> str:
@@ -72,12 +73,21 @@ def issue(code: str, message: str, sheet: str | None = None, row: int | None = N
     return Issue(code, sheet, row, column, text, cell)
 
 
+def has_error(issues: list[Issue]) -> bool:
+    """Whether any issue is an error: by the codes present (a warning may be repeated for
+    each of 20,000 rows, see validate._Sheet.flag)."""
+    return any(code.startswith("E") for code in set(map(attrgetter("code"), issues)))
+
+
 def cap(issues: list[Issue]) -> list[Issue]:
     """Keep at most MAX_LISTED_PER_CODE issues per code, then one line saying how many more."""
-    kept, seen = [], {}
+    seen = Counter(map(attrgetter("code"), issues))
+    if all(count <= MAX_LISTED_PER_CODE for count in seen.values()):
+        return list(issues)
+    kept, listed = [], dict.fromkeys(seen, 0)
     for item in issues:
-        seen[item.code] = seen.get(item.code, 0) + 1
-        if seen[item.code] <= MAX_LISTED_PER_CODE:
+        if listed[item.code] < MAX_LISTED_PER_CODE:
+            listed[item.code] += 1
             kept.append(item)
     for code, count in seen.items():
         if count > MAX_LISTED_PER_CODE:

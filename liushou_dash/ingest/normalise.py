@@ -16,7 +16,7 @@ from pandas._libs import lib
 
 from .. import catalog
 from .issues import Issue, issue
-from .parse import ParsedSheet, is_empty, norm_series
+from .parse import ParsedSheet, _ascii_digits, is_empty, norm_series
 
 ZERO_TOKENS = {"-", "--", "---", "—", "——", "–", "―", "/", "//", "\\", "无", "空", "〇"}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -63,48 +63,95 @@ class _Column:
         self.parsed, self.field = parsed, f
         self.raw = parsed.frame[f.key]
         self.blank = parsed.blank[f.key] if parsed.blank is not None else is_empty(self.raw)
+        self.known = parsed.columns.get(f.key)  # what the parse found of the cells, if known
         self.issues: list[Issue] = []
         self.blank_read_as_default = pd.Series(False, index=self.raw.index)
 
-    def flag(self, mask: pd.Series, code: str, message: str) -> None:
+    def flag(self, mask, code: str, message: str) -> None:
         if mask.any():
             self.issues += _cells(self.parsed, self.field.key, mask, code, message,
                                   self.parsed.sheet.label, self.field.label)
 
+    def _numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(values, unreadable, blank) as arrays. The cells the parse found held as numbers
+        are taken as found; only the others that are not blank (text, dashes...) are read
+        by _numbers. A blank cell's value is never used: it is NaN here."""
+        blank = self.blank.to_numpy(dtype=bool)
+        if self.known is None:
+            values, unreadable = _numbers(self.raw)
+            return values.to_numpy(dtype=float), unreadable.to_numpy(dtype=bool), blank
+        values = self.known.numbers.copy()
+        todo = np.isnan(values) & ~blank
+        if todo.any():
+            values[todo] = _numbers(self.raw[todo])[0].to_numpy(dtype=float)
+        return values, np.isnan(values), blank
+
+    def _series(self, values) -> pd.Series:
+        return pd.Series(values, index=self.raw.index)
+
     def count(self) -> pd.Series:
-        values, unreadable = _numbers(self.raw)
-        bad = ~self.blank & (unreadable | (values < 0) | (values % 1 != 0))
+        values, unreadable, blank = self._numbers()
+        with np.errstate(invalid="ignore"):
+            bad = ~blank & (unreadable | (values < 0) | (values % 1 != 0))
+        return self.counted(np.where(~blank & ~bad, values, 0).astype("int64"), bad)
+
+    def counted(self, values: np.ndarray, bad: np.ndarray) -> pd.Series:
+        """The count column, its values and unreadable cells found (by count or _counts)."""
         self.flag(bad, "E05", "“{value}”不是大于等于0的整数")
         self.blank_read_as_default = self.blank
-        return values.where(~self.blank & ~bad, 0).astype("int64")
+        return self._series(values)
 
     def number(self) -> pd.Series:
-        values, unreadable = _numbers(self.raw)
-        bad = ~self.blank & (unreadable | (values < 0))
+        values, unreadable, blank = self._numbers()
+        bad = ~blank & (unreadable | (values < 0))
         self.flag(bad, "E05", "“{value}”不是大于等于0的数")
         if self.field.required:
             self.blank_read_as_default = self.blank
-            return values.where(~self.blank & ~bad, 0.0)
-        return values.where(~self.blank & ~bad)
+            return self._series(np.where(~blank & ~bad, values, 0.0))
+        return self._series(np.where(~blank & ~bad, values, np.nan))
 
     def money(self) -> pd.Series:
-        values, unreadable = _numbers(self.raw)
+        values, unreadable, blank = self._numbers()
         cents = values * 100
-        bad = self.blank | unreadable | (values < 0) | ((cents - cents.round()).abs() > 1e-6)
+        with np.errstate(invalid="ignore"):
+            bad = blank | unreadable | (values < 0) | (np.abs(cents - cents.round()) > 1e-6)
         self.flag(bad, "E05", "“{value}”不是大于等于0的金额（最多两位小数）")
-        return values.where(~bad, 0.0).round(2)
+        return self._series(np.where(~bad, values, 0.0)).round(2)
 
     def code(self) -> pd.Series:
-        kinds = _types(self.raw)
-        as_int = pd.to_numeric(self.raw.where(kinds.eq(float) | kinds.eq(int)), errors="coerce")
+        blank = self.blank.to_numpy(dtype=bool)
+        codes = self.raw.to_numpy(dtype=object).copy()
+        # A code of ASCII digits, as most are, is its own normal form.
+        plain = np.zeros(len(codes), dtype=bool)
+        texts = (self.known.texts if self.known is not None
+                 else self.raw.map(type).eq(str).to_numpy(dtype=bool))
+        plain[texts] = _ascii_digits(codes[texts])
+        rest = ~plain & ~blank
+        if rest.any():
+            codes[rest] = self._code_slowly(self.raw[rest]).to_numpy(dtype=object)
+        codes[blank] = None
+        return self._series(codes)
+
+    @staticmethod
+    def _code_slowly(raw: pd.Series) -> pd.Series:
+        kinds = _types(raw)
+        as_int = pd.to_numeric(raw.where(kinds.eq(float) | kinds.eq(int)), errors="coerce")
         whole = as_int.notna() & (as_int % 1 == 0)
-        text = norm_series(self.raw, upper=False).str.lstrip("'").str.replace(
+        text = norm_series(raw, upper=False).str.lstrip("'").str.replace(
             r"\.0$", "", regex=True)
-        text = text.where(~whole, as_int.where(whole, 0).astype("int64").astype(str))
-        return text.where(~self.blank, None)
+        return text.where(~whole, as_int.where(whole, 0).astype("int64").astype(str))
 
     def text(self) -> pd.Series:
-        return self.raw.astype(str).str.strip().where(~self.blank, None)
+        blank = self.blank.to_numpy(dtype=bool)
+        out = np.full(len(blank), None, dtype=object)
+        cells = self.raw.to_numpy(dtype=object)
+        texts = (self.known.texts if self.known is not None
+                 else self.raw.map(type).eq(str).to_numpy(dtype=bool)) & ~blank
+        out[texts] = list(map(str.strip, cells[texts].tolist()))
+        rest = ~texts & ~blank
+        if rest.any():
+            out[rest] = self.raw[rest].astype(str).str.strip().to_numpy(dtype=object)
+        return self._series(out)
 
     def _choice(self, blank_default: str | None) -> pd.Series:
         f = self.field
@@ -145,12 +192,33 @@ class _Column:
         return values.dt.date.where(values.notna(), None)
 
 
+def _counts(parsed: ParsedSheet) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """key -> (int64 values, unreadable cells) of every count column whose cells the parse
+    typed, all at once: a 学校月报 is twenty-two of them, a column at a time costs more in
+    per-column overhead than the arithmetic itself. As _Column.count does it."""
+    keys = [f.key for f in parsed.sheet.fields
+            if f.kind == catalog.COUNT and f.key in parsed.columns and f.key in parsed.frame]
+    if not keys or parsed.blank is None:
+        return {}
+    numbers = np.stack([parsed.columns[key].numbers for key in keys])
+    blank = parsed.blank[keys].to_numpy(dtype=bool).T
+    todo = np.isnan(numbers) & ~blank
+    for j in np.flatnonzero(todo.any(axis=1)):  # text, dashes...: read as _numbers reads them
+        numbers[j, todo[j]] = _numbers(parsed.frame[keys[j]][todo[j]])[0].to_numpy(dtype=float)
+    # Not a whole number >= 0: as `values % 1 != 0` judges, without its slow division (an
+    # infinity is no whole number for either).
+    bad = ~blank & (~np.isfinite(numbers) | (numbers < 0) | (np.trunc(numbers) != numbers))
+    values = np.where(~blank & ~bad, numbers, 0).astype("int64")
+    return {key: (values[j], bad[j]) for j, key in enumerate(keys)}
+
+
 def _blank_warnings(parsed: ParsedSheet, columns: list[_Column]) -> list[Issue]:
     """One W01 per row, naming the blank cells that were read as 0 (or 否)."""
-    blank = pd.DataFrame({c.field.label: c.blank_read_as_default for c in columns})
+    blank = np.stack([c.blank_read_as_default.to_numpy(dtype=bool) for c in columns]) if columns \
+        else np.zeros((0, len(parsed.frame)), dtype=bool)
     found = []
-    for i in np.flatnonzero(blank.any(axis=1).to_numpy()):
-        labels = [label for label, is_blank in blank.iloc[i].items() if is_blank]
+    for i in np.flatnonzero(blank.any(axis=0)):
+        labels = [c.field.label for c, is_blank in zip(columns, blank[:, i]) if is_blank]
         first = next(c for c in columns if c.field.label == labels[0])
         found.append(issue("W01", f"{'、'.join(labels)} 为空，已按0（或“否”）计",
                            parsed.sheet.label, int(parsed.excel_rows.iloc[i]), labels[0],
@@ -161,13 +229,15 @@ def _blank_warnings(parsed: ParsedSheet, columns: list[_Column]) -> list[Issue]:
 def normalise_sheet(parsed: ParsedSheet) -> tuple[pd.DataFrame, list[Issue]]:
     typed: dict[str, pd.Series] = {}
     columns: list[_Column] = []
+    counts = _counts(parsed)
     for f in parsed.sheet.fields:
         if f.key not in parsed.frame:
             typed[f.key] = pd.Series([None] * len(parsed.frame), index=parsed.frame.index,
                                      dtype=object)
             continue
         column = _Column(parsed, f)
-        typed[f.key] = getattr(column, f.kind)()
+        typed[f.key] = (column.counted(*counts[f.key]) if f.key in counts
+                        else getattr(column, f.kind)())
         columns.append(column)
     found = [i for c in columns for i in c.issues]
     return pd.DataFrame(typed, index=parsed.frame.index), found + _blank_warnings(parsed, columns)

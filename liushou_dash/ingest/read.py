@@ -2,12 +2,15 @@
 
 Spreadsheets (.xlsx/.xlsm/.ods are zip files, .xls is an OLE2 file) are read with
 python-calamine; CSV is decoded as UTF-8 (with or without BOM) or GB18030. A zip whose members
-would inflate beyond a sane bound is refused before anything is parsed.
+would inflate beyond a sane bound is refused: from its central directory before anything is
+parsed, and by inflating every member with a hard cap, beside the reader, whose verdict
+stands.
 """
 from __future__ import annotations
 
 import csv
 import io
+import threading
 import zipfile
 from dataclasses import dataclass, field
 
@@ -36,8 +39,8 @@ class RawSheet:
     merged: list = field(default_factory=list)  # ((row0, col0), (row1, col1)), 0-based
 
 
-def _check_zip(data: bytes) -> None:
-    """Refuse a zip bomb from its central directory, then by inflating with a hard cap."""
+def _zip_members(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The zip's members; a zip bomb is refused from its central directory."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
@@ -51,6 +54,11 @@ def _check_zip(data: bytes) -> None:
             m.file_size > 1024 * 1024 and m.file_size > MAX_MEMBER_RATIO * max(m.compress_size, 1)
             for m in members):
         raise Unreadable("文件解压后体积异常（疑似压缩炸弹），已拒绝")
+    return archive, members
+
+
+def _inflate_within_bounds(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip bomb by inflating its members with a hard cap."""
     # Declared sizes can lie; ZipExtFile stops at the declared size and checks the CRC, so
     # inflating in chunks bounds memory and time by what passed the check above.
     inflated = 0
@@ -63,6 +71,40 @@ def _check_zip(data: bytes) -> None:
                         raise Unreadable("文件解压后体积异常（疑似压缩炸弹），已拒绝")
     except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as exc:
         raise Unreadable(f"文件已损坏，无法打开（{type(exc).__name__}）") from None
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a zip bomb from its central directory, then by inflating with a hard cap."""
+    _inflate_within_bounds(*_zip_members(data))
+
+
+def _read_zip(data: bytes) -> list[RawSheet]:
+    """_check_zip, then the workbook read, with the same outcome; but the inflating half of
+    the check runs in a thread beside the reader (both release the GIL), and its verdict
+    stands whatever the reader found. The reader inflates no more than the central
+    directory declares (calamine refuses a member larger than declared), and that passed
+    the first half of the check before the reader starts."""
+    archive, members = _zip_members(data)
+    verdict: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            _inflate_within_bounds(archive, members)
+        except BaseException as exc:  # handed to the reading thread below
+            verdict.append(exc)
+    checking = threading.Thread(target=check, name="ingest-zip-check", daemon=True)
+    checking.start()
+    try:
+        sheets, failure = _read_spreadsheet(data), None
+    except Unreadable as exc:
+        sheets, failure = None, exc
+    finally:
+        checking.join()
+    if verdict:
+        raise verdict[0]
+    if failure is not None:
+        raise failure
+    return sheets
 
 
 def _read_spreadsheet(data: bytes) -> list[RawSheet]:
@@ -109,8 +151,7 @@ def read_file(data: bytes) -> list[RawSheet]:
         raise Unreadable(f"文件过大（{len(data) / 1024 / 1024:.1f} MB），上限为 "
                          f"{MAX_FILE_BYTES // 1024 // 1024} MB")
     if data.startswith(ZIP_MAGIC):
-        _check_zip(data)
-        return _read_spreadsheet(data)
+        return _read_zip(data)
     if data.startswith(OLE2_MAGIC):
         return _read_spreadsheet(data)
     if data[:5] in (b"%PDF-", b"\x89PNG\r") or data[:3] == b"\xff\xd8\xff":

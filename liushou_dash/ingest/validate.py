@@ -4,6 +4,10 @@ Errors E03/E04/E06-E11/E13 refuse the file; warnings W02-W06 are stored with it.
 """
 from __future__ import annotations
 
+import operator
+from itertools import repeat
+
+import numpy as np
 import pandas as pd
 
 from .. import catalog, geo
@@ -22,9 +26,32 @@ SUMS_TO_LEFT_BEHIND = {  # code -> the columns that must add up to 留守儿童�
 LEFT_BEHIND_CHANGE_WARNING = 0.30
 
 
-class _Row(dict):
+class _Rows:
+    """The listed rows of a frame; a column's values are taken out (as Python's own: int,
+    float, bool, the objects, as DataFrame.to_dict gives them) when a message first asks."""
+
+    def __init__(self, frame: pd.DataFrame, positions: np.ndarray):
+        self.frame, self.positions, self.columns = frame, positions, {}
+
+    def values(self, key: str) -> list:
+        if key not in self.columns:
+            column = self.frame[key].iloc[self.positions]
+            self.columns[key] = (column.tolist() if column.dtype.kind in "iufbO"
+                                 else list(column))
+        return self.columns[key]
+
+
+class _Row:
     """One row's values by key and as attributes, as the message functions read them."""
-    __getattr__ = dict.__getitem__
+    __slots__ = ("_rows", "_i")
+
+    def __init__(self, rows: _Rows, i: int):
+        self._rows, self._i = rows, i
+
+    def __getitem__(self, key: str):
+        return self._rows.values(key)[self._i]
+
+    __getattr__ = __getitem__
 
 
 class _Sheet:
@@ -35,29 +62,42 @@ class _Sheet:
         self.sheet = parsed.sheet if parsed else None
         self.found: list[Issue] = []
 
-    def flag(self, mask: pd.Series, code: str, key: str, message) -> None:
+    def flag(self, mask, code: str, key: str, message) -> None:
         """Add an issue for every row where mask is true; message(row) -> text.
 
         A warning may hold for every one of 20,000 rows, and issues.cap lists only the
         first MAX_LISTED_PER_CODE of a code and counts the rest. So only those first rows
         get a message; each further row is counted by repeating the last listed issue,
         which cap counts and never lists."""
-        flagged = int(mask.sum())
-        if not flagged:
+        flagged = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if not len(flagged):
             return
         letter = self.parsed.letters.get(key) if self.parsed is not None else None
         label = self.sheet.field(key).label
-        listed = mask & (mask.cumsum() <= MAX_LISTED_PER_CODE)
-        rows = self.frame.loc[listed].to_dict("records")
-        numbers = (self.parsed.excel_rows.loc[listed].tolist() if self.parsed is not None
-                   else [None] * len(rows))
-        found = [issue(code, message(_Row(row)), self.sheet.label, number, label, letter)
-                 for row, number in zip(rows, numbers)]
-        self.found += found + found[-1:] * (flagged - len(found))
+        listed = flagged[:MAX_LISTED_PER_CODE]
+        rows = _Rows(self.frame, listed)
+        numbers = (self.parsed.excel_rows.iloc[listed].tolist() if self.parsed is not None
+                   else [None] * len(listed))
+        found = [issue(code, message(_Row(rows, i)), self.sheet.label, number, label, letter)
+                 for i, number in enumerate(numbers)]
+        self.found += found + found[-1:] * (len(flagged) - len(found))
 
 
 def _codes_of_township(context: Context) -> tuple[set[str], dict[str, str], dict[str, str]]:
     return context.school_index
+
+
+def _present(values: list) -> np.ndarray:
+    """Which values are not None: the missing of a normalised code or text column, and of a
+    look-up (a pass in C over a list, where isna on an object column costs several)."""
+    return np.fromiter(map(operator.is_not, values, repeat(None)), bool, len(values))
+
+
+def _looked_up(values: list, mapping: dict) -> list:
+    """mapping[value] for each value, None where it has none: dict look-ups, where
+    Series.map(dict) and Series.isin(dict) first turn a township's 20,000 codes into an
+    index of their own."""
+    return list(map(mapping.get, values))
 
 
 def _duplicates(s: _Sheet, key: str, what: str) -> None:
@@ -67,14 +107,19 @@ def _duplicates(s: _Sheet, key: str, what: str) -> None:
 
 
 def _check_school_codes(s: _Sheet, context: Context) -> None:
-    own, township_of, _ = _codes_of_township(context)
-    code = s.frame["school_code"]
-    s.flag(code.isna(), "E03", "school_code", lambda r: "学校代码为空")
-    unknown = code.notna() & ~code.isin(township_of)
-    s.flag(unknown, "E03", "school_code", lambda r: f"学校代码“{r.school_code}”在主数据中不存在")
-    foreign = code.isin(township_of) & ~code.isin(own)
-    s.flag(foreign, "E03", "school_code",
-           lambda r: f"学校“{r.school_code}”不属于{context.township_name}")
+    _, township_of, _ = _codes_of_township(context)
+    codes = s.frame["school_code"].tolist()
+    township = _looked_up(codes, township_of)
+    # As a rule every code is there and names a school of the township: two passes in C.
+    if codes.count(None) or township.count(context.township_code) != len(township):
+        present, known = _present(codes), _present(township)
+        s.flag(~present, "E03", "school_code", lambda r: "学校代码为空")
+        s.flag(present & ~known, "E03", "school_code",
+               lambda r: f"学校代码“{r.school_code}”在主数据中不存在")
+        foreign = known & np.fromiter(
+            map(operator.ne, township, repeat(context.township_code)), bool, len(township))
+        s.flag(foreign, "E03", "school_code",
+               lambda r: f"学校“{r.school_code}”不属于{context.township_name}")
     _duplicates(s, "school_code", "学校代码")
 
 
@@ -84,7 +129,7 @@ def _check_school_arithmetic(s: _Sheet, _context: Context) -> None:
     s.flag(left > f["students"], "E06", "left_behind",
            lambda r: f"留守儿童数 {r.left_behind} 大于在校学生数 {r.students}")
     for code, parts in SUMS_TO_LEFT_BEHIND.items():
-        total = f[list(parts)].sum(axis=1)
+        total = sum(f[p].to_numpy() for p in parts)
         labels = "+".join(SCHOOL.field(p).label for p in parts)
         s.flag(total != left, code, parts[0], lambda r, parts=parts, labels=labels:
                f"{labels} = {sum(r[p] for p in parts)}，不等于留守儿童数 {r.left_behind}")
@@ -99,16 +144,24 @@ def _check_school_arithmetic(s: _Sheet, _context: Context) -> None:
 def _school_warnings(s: _Sheet, context: Context) -> None:
     f = s.frame
     _, _, names = _codes_of_township(context)
-    expected = f["school_code"].map(names)
-    given = f["school_name"]
+    codes, given = f["school_code"].tolist(), f["school_name"].tolist()
+    expected = _looked_up(codes, names)
     # Normalise only the names that differ as typed: most are copied from the template.
-    differs = given.notna() & expected.notna() & given.ne(expected)
-    differs[differs] = (norm_series(given[differs]) != norm_series(expected[differs])).to_numpy()
+    differs = np.zeros(len(given), dtype=bool)
+    if given != expected:
+        differs = _present(given) & _present(expected) & np.fromiter(
+            map(operator.ne, given, expected), bool, len(given))
+    if differs.any():
+        rows = np.flatnonzero(differs)
+        differs[rows] = (norm_series(pd.Series([given[i] for i in rows], dtype=object))
+                         != norm_series(pd.Series([expected[i] for i in rows], dtype=object))
+                         ).to_numpy()
     s.flag(differs, "W02", "school_name",
            lambda r: f"学校名称“{r.school_name}”与主数据“{names.get(r.school_code)}”不一致")
-    last = f["school_code"].map(context.last_month_left_behind)
-    jump = last.notna() & (last > 0) & (
-        (f["left_behind"] - last).abs() > LEFT_BEHIND_CHANGE_WARNING * last)
+    last = np.array(_looked_up(codes, context.last_month_left_behind), dtype=float)
+    with np.errstate(invalid="ignore"):
+        jump = ~np.isnan(last) & (last > 0) & (
+            np.abs(f["left_behind"].to_numpy() - last) > LEFT_BEHIND_CHANGE_WARNING * last)
     s.flag(jump, "W03", "left_behind", lambda r: (
         f"留守儿童数 {r.left_behind} 较上月 {int(context.last_month_left_behind[r.school_code])} "
         f"变化超过30%，请核实"))
@@ -119,7 +172,7 @@ def _school_warnings(s: _Sheet, context: Context) -> None:
     for key, mask in (("archived", archived_below), ("paired", paired_below)):
         s.flag(mask, "W06", key, lambda r: (
             f"已建档 {r.archived}、已结对帮扶 {r.paired}，少于留守儿童数 {r.left_behind}"))
-    missing = sorted(set(names) - set(f["school_code"].dropna()))
+    missing = sorted(names.keys() - set(codes))
     if missing:
         listed = "、".join(f"{names[c]}（{c}）" for c in missing)
         s.found.append(issue("W05", f"以下学校未填报：{listed}", SCHOOL.label))
@@ -143,7 +196,8 @@ def _check_homes(s: _Sheet, context: Context) -> None:
     s.flag(at_village & host.notna() & ~host.isin(context.villages), "E03", "host_code",
            lambda r: f"依托村(居)代码“{r.host_code}”不是{context.township_name}的村(居)")
     end = period_end(context.period)
-    late = f["established"].map(lambda d: d is not None and d > end)
+    # Vectorised through datetimes: a column with no valid date at all comes as NaT.
+    late = pd.to_datetime(f["established"]) > pd.Timestamp(end)
     s.flag(late, "E13", "established", lambda r: f"建成日期 {r.established} 晚于报表月份")
     _check_coordinates(s, context)
 
