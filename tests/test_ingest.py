@@ -341,6 +341,14 @@ def test_e13_dates_and_coordinates_out_of_range(engine, sheet, key, value):
     refused(engine, workbook({sheet: with_cell(frame, 0, key, value)}), "E13")
 
 
+def test_a_homes_sheet_without_any_established_date_is_checked_not_crashed(engine):
+    """建成日期 is optional; a sheet where it is blank in every row came through as NaT and
+    the E13 check raised TypeError instead of reporting."""
+    homes = home_frame(engine).assign(established=None)
+    report = ingest(engine, workbook({"homes": homes}), dry_run=True)
+    assert report.accepted, report.errors
+
+
 @pytest.mark.parametrize("period", ["2026-13", "202610", "2026-1", "2027-01", "2026-12"])
 def test_e14_bad_or_future_period(engine, period):
     refused(engine, workbook({"schools": school_frame(engine)}), "E14", period=period)
