@@ -14,7 +14,7 @@ st.caption("卡片数值按目标着色：绿色达标，橙色接近目标，�
            "按两个月都已上报的乡镇同口径比较；悬停问号查看计算公式、分子分母和目标。")
 
 st.subheader("需要立即处理")
-views.show_alerts(ui.alerts(flt), period)
+views.show_alerts(ui.alerts(flt), period, ui.alert_files(flt))
 
 st.subheader("乡镇排名")
 st.caption("按综合得分排名（各项比率达到目标的程度加权平均，权重见监测规则）；"

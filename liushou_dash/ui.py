@@ -151,15 +151,33 @@ def trend_filter(flt: Filter) -> Filter:
 def alerts(flt: Filter) -> list:
     """alerts.alerts of the filter's latest month (whatever its school types), from the
     cached months the cockpit's cards read too, cut to the chosen townships."""
+    found = _alerts(database_url(), flt.latest, flt.approved_only, today())
+    return [a for a in found if flt.townships is None or a.township_code in flt.townships]
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=200)
+def _alerts(url: str, period: str, approved: bool, day: dt.date) -> list:
+    """Composed once for every session: a province's ~2,000 alert messages take a while.
+    (`url` keys the cache by database; the readers it calls are cached too.)"""
     rules, shown = load_rules(), kpi.cockpit_indicators()
-    period, approved = flt.latest, flt.approved_only
     recent = township_table(alert_rules.recent_months(period, rules, approved), shown)
     every_return = township_table(Filter((period,)), shown)  # who has reported at all
     status = alert_rules.month_status(every_return, metrics.due_date(period, read("deadline")),
-                                      today())
-    found = alert_rules.from_tables(period, recent, read("unguarded", period, approved),
-                                    status, rules)
-    return [a for a in found if flt.townships is None or a.township_code in flt.townships]
+                                      day)
+    return alert_rules.from_tables(period, recent, read("unguarded", period, approved),
+                                   status, rules)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=200)
+def _alert_files(url: str, flt: Filter, day: dt.date) -> dict[str, bytes]:
+    frame = alert_rules.as_frame(alerts(flt))
+    title = f"{period_label(flt.latest)}预警清单"
+    return {fmt: export.frame_bytes(frame, fmt, title) for fmt in export.FORMATS}
+
+
+def alert_files(flt: Filter) -> dict[str, bytes]:
+    """The filter's alerts as CSV and Excel files (the whole list under the cockpit's)."""
+    return _alert_files(database_url(), flt, today())
 
 
 def home_list(flt: Filter) -> pd.DataFrame:

@@ -82,9 +82,10 @@ def show(chart: Chart, key: str | None = None) -> None:
     st.caption(chart.caption)
 
 
-def show_alerts(found: Sequence, period: str) -> None:
+def show_alerts(found: Sequence, period: str, files: Mapping[str, bytes]) -> None:
     """无人监护 schools and missing returns in a box each; the other alerts folded away.
-    Each list shows its first ALERT_LINES; the whole list is a download under them."""
+    Each list shows its first ALERT_LINES; the whole list (`files`, as ui.alert_files
+    makes them) is a download under them."""
     if not any(a.kind in ui.URGENT_KINDS for a in found):
         st.success(f"{period_label(period)}没有无人监护的留守儿童，也没有逾期未报的乡镇。")
     for kind in ui.URGENT_KINDS:
@@ -97,8 +98,7 @@ def show_alerts(found: Sequence, period: str) -> None:
         with st.expander(f"其他提醒（{len(others)}条）：连续未达标、资金拨付滞后"):
             st.markdown(_bullets(others))
     if len(found) > ALERT_LINES:
-        download_buttons(alert_rules.as_frame(found), f"预警清单_{period}",
-                         f"{period_label(period)}预警清单", what="alerts")
+        file_buttons(files, f"预警清单_{period}", what="alerts")
 
 
 def _bullets(found: Sequence) -> str:

@@ -42,7 +42,7 @@ def _alerts(count: int):
         found = [alerts.Alert(alerts.UNGUARDED, alerts.DANGER, "520525108", "张家湾镇",
                               f"S{i}", f"学校{i}", f"学校{i}有1名留守儿童无人监护")
                  for i in range(count)]
-        views.show_alerts(found, "2026-10")
+        views.show_alerts(found, "2026-10", {"csv": b"csv", "xlsx": b"xlsx"})
     return AppTest.from_function(script, kwargs={"count": count}).run()
 
 
