@@ -206,12 +206,10 @@ def _ratio(numerator, denominator) -> np.ndarray:
         return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
-def with_rates(frame: pd.DataFrame, level: str = "township",
-               indicators: Iterable[catalog.Indicator] | None = None) -> pd.DataFrame:
-    """`frame` with every rate indicator of `level` (or `indicators`) (re)computed from its
-    own columns."""
+def with_rates(frame: pd.DataFrame, level: str = "township") -> pd.DataFrame:
+    """`frame` with every rate indicator of `level` (re)computed from its own columns."""
     rates = {i.key: _ratio(frame[i.numerator], frame[i.denominator])
-             for i in (rate_indicators(level) if indicators is None else indicators)}
+             for i in rate_indicators(level)}
     return frame.assign(**rates)
 
 
@@ -572,15 +570,6 @@ def _on_time(period: pd.Series, first_upload: pd.Series, deadline: int) -> pd.Se
 
 
 # --- Tables ----------------------------------------------------------------------------------
-
-def _measures_zero_when_absent(table: pd.DataFrame) -> pd.DataFrame:
-    """No homes or ledger on record means none, so measures are 0 where the joins found
-    nothing (unlike school counts, which stay <NA> for a township without a return)."""
-    def measure(key):
-        values = pd.to_numeric(table[key]).fillna(0)
-        return values.astype("float64" if column_kind(key) == MONEY else "int64")
-    return table.assign(**{key: measure(key) for key in MEASURE_KEYS if key in table.columns})
-
 
 def inputs_of(indicators: Iterable[str]) -> tuple[str, ...]:
     """The count and measure columns `indicators` are computed from, and `reported` (which
