@@ -170,6 +170,7 @@ def _alerts(url: str, period: str, approved: bool, day: dt.date) -> list:
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=200)
 def _alert_files(url: str, flt: Filter, day: dt.date) -> dict[str, bytes]:
+    # url and day only key the cache: the database, and "today" that alerts depend on.
     frame = alert_rules.as_frame(alerts(flt))
     title = f"{period_label(flt.latest)}预警清单"
     return {fmt: export.frame_bytes(frame, fmt, title) for fmt in export.FORMATS}
