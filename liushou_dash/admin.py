@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from . import audit, auth, export
 from .auth import Actor, acting
-from .masterdata import MasterDataError, read_master, store, store_township_boundaries
+from .masterdata import MasterDataError, read_master, store_in, store_township_boundaries
 from .metrics import DEADLINE_SETTING, deadline_day
 from .models import AuditEntry, School, Setting, Township, Village
 
@@ -79,9 +79,11 @@ def _require_admin(engine: Engine, actor: Actor, action: str, object_id: str = "
 def load_master_file(engine: Engine, actor: Actor, data: bytes, file_name: str) -> dict:
     """Townships, villages and schools from one uploaded CSV or workbook (checked before
     anything is written; see masterdata.store). Raises MasterDataError with the problems."""
-    _require_admin(engine, actor, "load_master", file_name[:50])
-    counts = store(engine, _read_upload(data, file_name))
-    with acting(engine, actor, "load_master", ADMIN) as (session, me):
+    _require_admin(engine, actor, "load_master", file_name[:50])  # before reading the file
+    master = _read_upload(data, file_name)
+    with acting(engine, actor, "load_master", ADMIN, object_type="masterdata",
+                object_id=file_name[:50]) as (session, me):
+        counts = store_in(session, master)  # the load and its audit row: one transaction
         audit.record(session, me.username, "load_master", "masterdata", file_name[:50],
                      **counts)
     return counts

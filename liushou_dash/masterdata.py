@@ -156,37 +156,45 @@ def _geometry(feature: dict) -> str:
 def store(engine: Engine, md: MasterData) -> dict[str, int]:
     """Check, then insert or update every org unit in one transaction."""
     with transaction(engine) as session:
-        known_t = set(session.scalars(select(Township.code)))
-        known_v = set(session.scalars(select(Village.code)))
-        problems = validate(md, known_t, known_v)
-        if problems:
-            raise MasterDataError(problems)
-        for row in md.townships.drop_duplicates("county_code").itertuples(index=False):
-            name = getattr(row, "county_name", "") or row.county_code
-            session.merge(County(code=row.county_code, name=name))
-        for row in md.townships.itertuples(index=False):
-            session.merge(Township(code=row.code, name=row.name, county_code=row.county_code))
-        session.flush()
-        for row in md.villages.itertuples(index=False):
-            session.merge(Village(code=row.code, name=row.name, township_code=row.township_code))
-        session.flush()
-        for row in md.schools.itertuples(index=False):
-            students = getattr(row, "students", "")
-            session.merge(School(
-                code=row.code, name=row.name, township_code=row.township_code,
-                village_code=getattr(row, "village_code", "") or None, type=row.type,
-                boarding=getattr(row, "boarding", "") == catalog.YES,
-                students=int(students) if str(students).isdigit() else None,
-                lon=_float_or_none(getattr(row, "lon", "")),
-                lat=_float_or_none(getattr(row, "lat", ""))))
-        _store_boundaries(session, md)
-        session.flush()
-        # Home coverage in the rollup is judged against the villages and schools on record,
-        # and the stored months count them and list every township.
-        rollup.rebuild(session.connection())
-        township_months.rebuild(session.connection())
+        return store_in(session, md)
+
+
+def store_in(session, md: MasterData) -> dict[str, int]:
+    """`store` inside the caller's transaction (the admin page writes its audit row in it)."""
+    problems = validate(md, set(session.scalars(select(Township.code))),
+                        set(session.scalars(select(Village.code))))
+    if problems:
+        raise MasterDataError(problems)
+    _merge_units(session, md)
+    _store_boundaries(session, md)
+    session.flush()
+    # Home coverage in the rollup is judged against the villages and schools on record,
+    # and the stored months count them and list every township.
+    rollup.rebuild(session.connection())
+    township_months.rebuild(session.connection())
     return {"townships": len(md.townships), "villages": len(md.villages),
             "schools": len(md.schools)}
+
+
+def _merge_units(session, md: MasterData) -> None:
+    for row in md.townships.drop_duplicates("county_code").itertuples(index=False):
+        name = getattr(row, "county_name", "") or row.county_code
+        session.merge(County(code=row.county_code, name=name))
+    for row in md.townships.itertuples(index=False):
+        session.merge(Township(code=row.code, name=row.name, county_code=row.county_code))
+    session.flush()
+    for row in md.villages.itertuples(index=False):
+        session.merge(Village(code=row.code, name=row.name, township_code=row.township_code))
+    session.flush()
+    for row in md.schools.itertuples(index=False):
+        students = getattr(row, "students", "")
+        session.merge(School(
+            code=row.code, name=row.name, township_code=row.township_code,
+            village_code=getattr(row, "village_code", "") or None, type=row.type,
+            boarding=getattr(row, "boarding", "") == catalog.YES,
+            students=int(students) if str(students).isdigit() else None,
+            lon=_float_or_none(getattr(row, "lon", "")),
+            lat=_float_or_none(getattr(row, "lat", ""))))
 
 
 def _store_boundaries(session, md: MasterData) -> None:

@@ -216,3 +216,14 @@ def test_the_deadline_must_exist_in_every_month(engine, boss):
 def test_a_master_file_must_be_csv_or_excel(engine, boss):
     with pytest.raises(MasterDataError, match="不是 CSV 或 Excel"):
         admin.load_master_file(engine, boss, b"x", "../../etc/passwd")
+
+
+def test_a_master_load_whose_audit_row_fails_stores_nothing(engine, boss, monkeypatch):
+    """The load and its audit row are one transaction: no change without its record."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit table unavailable")
+    monkeypatch.setattr(admin.audit, "record", broken)
+    with pytest.raises(RuntimeError):
+        admin.load_master_file(engine, boss, schools_csv("某小学"), "schools.csv")
+    with session_maker(engine)() as session:
+        assert session.get(School, NEW_SCHOOL) is None
