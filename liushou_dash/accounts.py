@@ -19,7 +19,6 @@ from .models import User
 NO_SCHEMA, FIRST_ADMIN, DEMO, LOGIN = "no_schema", "first_admin", "demo", "login"
 NO_SCHEMA_MESSAGE = ("数据库尚未初始化。请管理员在服务器上运行 "
                      "`python -m liushou_dash init-db` 后刷新本页。")
-ALREADY_SET_UP = "系统中已有账号，不能再创建首个管理员，请直接登录"
 
 
 def _user_count(engine: Engine) -> int | None:
@@ -53,8 +52,8 @@ def create_first_admin(engine: Engine, username: str, password: str,
 
     Refused as soon as any account exists (checked again here, not only on the screen), so
     that the form cannot be replayed to add an administrator to a running system."""
-    if _user_count(engine) != 0 or is_demo(engine):
-        raise PermissionError(ALREADY_SET_UP)
+    if is_demo(engine):
+        raise PermissionError(auth.ALREADY_SET_UP)
     auth.create_user(engine, Actor.system(), username, "admin", password,
-                     display_name=display_name)
+                     display_name=display_name, only_if_first=True)
     return auth.authenticate(engine, username, password)

@@ -21,13 +21,15 @@ from functools import lru_cache
 
 import bcrypt
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from . import audit
-from .db import transaction
+from .db import session_maker, transaction
 from .models import Township, User
+
+ALREADY_SET_UP = "系统中已有账号，不能再创建首个管理员，请直接登录"
 
 ROLES = ("leader", "clerk", "staff", "admin")
 ROLE_LABELS = {"leader": "县领导", "clerk": "乡镇填报员", "staff": "县级审核人员",
@@ -256,7 +258,7 @@ def authenticate(engine: Engine, username: str, password: str,
 def refresh_actor(engine: Engine, actor: Actor) -> Actor | None:
     """The session's actor as the database sees it now, or None when the account is gone or
     deactivated (the page should then log out). For the login gate on every rerun."""
-    with transaction(engine) as session:
+    with session_maker(engine)() as session:  # a read: no write lock on every rerun
         try:
             return _reload(session, actor)
         except PermissionError:
@@ -294,6 +296,14 @@ def _check_new_user(username: str, role: str, township_code: str | None,
         raise ValueError("姓名不能超过 50 个字符")
 
 
+def _any_user(session: Session) -> bool:
+    """Whether any account exists, with the users table held against other inserts until
+    the transaction ends (SQLite's write transaction holds the whole database already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"LOCK TABLE {User.__tablename__} IN SHARE ROW EXCLUSIVE MODE"))
+    return session.scalar(select(User.id).limit(1)) is not None
+
+
 def _add_user(session: Session, by: Actor, username: str, role: str, password_hash: str,
               township_code: str | None, display_name: str) -> User:
     """Insert one account after the checks that need the database, with its audit row."""
@@ -312,11 +322,16 @@ def _add_user(session: Session, by: Actor, username: str, role: str, password_ha
 
 
 def create_user(engine: Engine, actor: Actor, username: str, role: str, password: str,
-                township_code: str | None = None, display_name: str = "") -> Actor:
-    """Add an account (admin or the command line only); returns it as an Actor."""
+                township_code: str | None = None, display_name: str = "",
+                only_if_first: bool = False) -> Actor:
+    """Add an account (admin or the command line only); returns it as an Actor.
+    `only_if_first`: refused (PermissionError) when any account exists, judged in the
+    transaction that inserts, so two first-administrator forms cannot both succeed."""
     username = _normal(username)
     with acting(engine, actor, "create_user", "admin", object_type="user",
                 object_id=username[:50]) as (session, me):
+        if only_if_first and _any_user(session):
+            raise PermissionError(ALREADY_SET_UP)
         _check_new_user(username, role, township_code, display_name)
         check_password_policy(password)
         user = _add_user(session, me, username, role, hash_password(password),

@@ -2,8 +2,10 @@
 administrator of a fresh database, and pages reached by the wrong role."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import threading
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -189,3 +191,31 @@ def test_an_unexpected_error_shows_neither_path_nor_traceback(engine, app_on, mo
     [shown] = app.exception
     assert "redacted" in shown.value and "/srv" not in shown.value
     assert not shown.stack_trace
+
+
+def test_two_first_administrator_forms_at_once_make_one_administrator(any_engine, monkeypatch):
+    """Both forms pass the screen's check while no account exists; the transaction that
+    inserts judges again, so the second is refused instead of adding an administrator."""
+    both_checked = threading.Barrier(2)
+    hash_password = auth.hash_password
+
+    def slow_hash(password):  # holds each form inside its transaction until both arrive
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait(timeout=2)
+        return hash_password(password)
+    monkeypatch.setattr(auth, "hash_password", slow_hash)
+    outcomes = []
+
+    def submit(name):
+        try:
+            outcomes.append(accounts.create_first_admin(any_engine, name, "Lsz-first-2026"))
+        except PermissionError as refusal:
+            outcomes.append(refusal)
+    forms = [threading.Thread(target=submit, args=(name,)) for name in ("chief", "rival")]
+    for form in forms:
+        form.start()
+    for form in forms:
+        form.join(timeout=60)
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["Actor", "PermissionError"]
+    assert len(auth.list_users(any_engine, auth.Actor.system())) == 1
