@@ -112,19 +112,48 @@ def _target_line(figure: go.Figure, key: str, period: str | None, vertical: bool
 
 # --- Trends -------------------------------------------------------------------------------------
 
-def county_trend(series: pd.DataFrame, keys: Sequence[str]) -> Chart:
-    """The county's rates month by month (`series`: metrics.county_by_period)."""
-    figure = _figure("全县主要指标月度趋势", "月份", "比率")
-    figure.update_yaxes(tickformat=".1%")
-    months = month_ticks(series["period"])
-    for i, key in enumerate(keys):
-        figure.add_trace(go.Scatter(
-            x=months, y=series[key].astype("float64"), mode="lines+markers",
-            name=catalog.label_of(key), line=dict(color=PART_PALETTE[i % len(PART_PALETTE)]),
-            hovertemplate=f"{catalog.label_of(key)}：%{{y:.1%}}<extra></extra>"))
-    labels = "、".join(catalog.label_of(k) for k in keys)
-    return Chart(figure, f"{_span(series['period'].tolist())}全县{labels}逐月变化，"
-                         "比率均由各乡镇分子、分母合计后重新计算，目标均为100%。")
+@dataclass(frozen=True)
+class VegaChart:
+    """A chart drawn by Streamlit's own Vega-Lite (st.vega_lite_chart) instead of plotly.
+    For the cockpit, the page everybody lands on: a new browser tab evaluates plotly.js
+    (about 1 s of a 2-core PC's main thread) before it paints anything of the page, Vega in
+    a third of that (measured in bench/, page_vs_hello)."""
+    data: pd.DataFrame  # long form: one row per point
+    spec: dict          # Vega-Lite, without data
+    caption: str        # one sentence under the chart: what it shows
+
+
+TREND_MONTH, TREND_INDICATOR, TREND_VALUE = "月份", "指标", "比率"
+
+
+def county_trend(series: pd.DataFrame, keys: Sequence[str]) -> VegaChart:
+    """The county's rates month by month (`series`: metrics.county_by_period), one line per
+    indicator, as a Vega-Lite chart (see VegaChart)."""
+    labels = [catalog.label_of(k) for k in keys]
+    months = [metrics.period_label(p) for p in series["period"]]
+    data = pd.DataFrame({
+        TREND_MONTH: months * len(keys),
+        TREND_INDICATOR: [label for label in labels for _ in months],
+        TREND_VALUE: pd.concat([series[k].astype("float64") for k in keys], ignore_index=True)})
+    spec = {
+        "title": {"text": "全县主要指标月度趋势", "anchor": "start"},
+        "height": HEIGHT - 70,
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": TREND_MONTH, "type": "ordinal", "sort": months, "title": "月份",
+                  "axis": {"labelAngle": 0}},
+            "y": {"field": TREND_VALUE, "type": "quantitative", "title": "比率",
+                  "axis": {"format": ".1%"}, "scale": {"zero": False}},
+            "color": {"field": TREND_INDICATOR, "type": "nominal", "sort": labels,
+                      "scale": {"domain": labels,
+                                "range": [PART_PALETTE[i % len(PART_PALETTE)]
+                                          for i in range(len(labels))]},
+                      "legend": {"orient": "top", "title": None}},
+            "tooltip": [{"field": TREND_MONTH, "type": "ordinal"},
+                        {"field": TREND_INDICATOR, "type": "nominal"},
+                        {"field": TREND_VALUE, "type": "quantitative", "format": ".1%"}]}}
+    return VegaChart(data, spec, f"{_span(series['period'].tolist())}全县{'、'.join(labels)}"
+                                 "逐月变化，比率均由各乡镇分子、分母合计后重新计算，目标均为100%。")
 
 
 def count_and_rate(series: pd.DataFrame, count_key: str, rate_key: str) -> Chart:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from . import alerts as alert_rules
 from . import export, kpi, maps, messages, metrics, navigation, progress, session, tables, ui
-from .charts import Chart
+from .charts import Chart, VegaChart
 from .metrics import Filter, period_label
 from .ui import plain
 
@@ -76,9 +76,12 @@ def show_cards(found: Sequence[kpi.Card], per_row: int = 5) -> None:
                           delta_arrow="off" if card.delta_color == "off" else "auto")
 
 
-def show(chart: Chart, key: str | None = None) -> None:
+def show(chart: Chart | VegaChart, key: str | None = None) -> None:
     """A chart and, under it, the sentence that says what it shows."""
-    st.plotly_chart(chart.figure, config=PLOTLY_CONFIG, key=key)
+    if isinstance(chart, VegaChart):
+        st.vega_lite_chart(chart.data, chart.spec, width="stretch", key=key)
+    else:
+        st.plotly_chart(chart.figure, config=PLOTLY_CONFIG, key=key)
     st.caption(chart.caption)
 
 

@@ -40,7 +40,6 @@ def every_chart(demo_engine, month, year, colours):
     listed = homes.home_list(demo_engine, LATEST)
     series = metrics.county_by_period(year)
     return {
-        "county_trend": charts.county_trend(series, ("archived_rate", "paired_rate")),
         "count_and_rate": charts.count_and_rate(series, "left_behind", "left_behind_rate"),
         "township_trend": charts.township_trend(year, "left_behind", colours),
         "monthly_rates": charts.monthly_rates(series, ("report_rate", "on_time_rate"), "上报"),
@@ -70,11 +69,32 @@ def test_every_chart_has_a_chinese_title_axes_and_a_sentence(every_chart):
 
 
 def test_percentages_show_one_decimal(every_chart):
-    for name in ("county_trend", "monthly_rates"):
-        assert every_chart[name].figure.layout.yaxis.tickformat == ".1%", name
+    assert every_chart["monthly_rates"].figure.layout.yaxis.tickformat == ".1%"
     bars = every_chart["township_values"].figure
     assert bars.layout.xaxis.tickformat == ".1%"
     assert ":.1%}" in bars.data[0].hovertemplate and bars.data[0].texttemplate == "%{x:.1%}"
+
+
+def test_the_cockpit_trend_draws_each_rate_of_each_month_in_chinese(year):
+    series = metrics.county_by_period(year)
+    keys = ("archived_rate", "paired_rate")
+    chart = charts.county_trend(series, keys)
+    spec, data = chart.spec, chart.data
+
+    assert CJK.search(spec["title"]["text"]) and chart.caption.endswith("。")
+    for axis in ("x", "y"):
+        assert CJK.search(spec["encoding"][axis]["title"])
+    assert spec["encoding"]["y"]["axis"]["format"] == ".1%"
+    assert spec["encoding"]["tooltip"][-1]["format"] == ".1%"
+    assert spec["encoding"]["x"]["sort"] == [metrics.period_label(p) for p in series["period"]]
+    assert len(data) == len(series) * len(keys)
+    for key in keys:  # every point is the county's rate of that month
+        drawn = data[data[charts.TREND_INDICATOR] == catalog.label_of(key)]
+        assert list(drawn[charts.TREND_MONTH]) == [metrics.period_label(p)
+                                                   for p in series["period"]]
+        np.testing.assert_allclose(drawn[charts.TREND_VALUE], series[key].astype(float))
+    assert spec["encoding"]["color"]["scale"]["domain"] == [catalog.label_of(k) for k in keys]
+    assert "data" not in spec  # the rows travel as Arrow, beside the spec
 
 
 def test_a_township_keeps_its_colour_whatever_else_is_chosen(demo_engine, month, colours):
