@@ -15,6 +15,7 @@ import json
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -258,13 +259,26 @@ def test_the_cockpit_league_table_is_the_months_ranking(dashboard, demo_engine):
     assert by_name.loc[row["township_name"], "结对率"] == pytest.approx(row["paired_rate"] * 100)
 
 
+def vega_charts_of(app: AppTest) -> list[tuple[dict, pd.DataFrame]]:
+    """Each Vega-Lite chart's spec and the rows sent beside it (Arrow)."""
+    return [(json.loads(chart.proto.spec),
+             pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas())
+            for chart in app.get("vega_lite_chart")]
+
+
 def test_the_cockpit_trend_is_the_county_month_by_month(dashboard, demo_engine, year):
-    chart = chart_titled(dashboard(), "全县主要指标月度趋势")
+    [(spec, data)] = [c for c in vega_charts_of(dashboard())
+                      if c[0]["title"]["text"] == "全县主要指标月度趋势"]
     series = metrics.county_by_period(metrics.township_table(demo_engine, year))
-    paired = next(trace for trace in chart["data"] if trace["name"] == "结对率")
-    assert values(paired["y"]) == pytest.approx(series["paired_rate"].tolist())
-    assert len(values(paired["x"])) == 12
-    assert chart["layout"]["yaxis"]["tickformat"] == ".1%"
+    paired = data[data["指标"] == "结对率"]
+    assert paired["比率"].tolist() == pytest.approx(series["paired_rate"].tolist())
+    assert paired["月份"].tolist() == [metrics.period_label(p) for p in year.periods]
+    assert spec["encoding"]["y"]["axis"]["format"] == ".1%"
+
+
+def test_the_cockpit_loads_no_plotly(dashboard):
+    """The landing page: plotly.js would cost a new tab about a second before it paints."""
+    assert dashboard().get("vega_lite_chart") and not dashboard().get("plotly_chart")
 
 
 def test_a_copied_link_opens_the_same_numbers_on_any_page(dashboard, demo_engine):
