@@ -8,11 +8,12 @@ No Streamlit here; liushou_dash.session draws the screens.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from . import auth
 from .auth import Actor
+from .db import has_schema
 from .metrics import is_demo
 from .models import User
 
@@ -24,7 +25,7 @@ NO_SCHEMA_MESSAGE = ("数据库尚未初始化。请管理员在服务器上运�
 def _user_count(engine: Engine) -> int | None:
     """How many accounts exist; None when the schema has not been created yet."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table(User.__tablename__):
+        if not has_schema(conn):
             return None
         return conn.scalar(select(func.count()).select_from(User))
 

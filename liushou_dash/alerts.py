@@ -82,10 +82,14 @@ def as_frame(found: list[Alert]) -> pd.DataFrame:
 
 # --- 无人监护 --------------------------------------------------------------------------------
 
+UNGUARDED_COUNTS = ("left_behind", "guardian_none")  # what the alerts and the bulletin show
+
+
 def unguarded_schools(engine: Engine, period: str, approved_only: bool = False) -> pd.DataFrame:
-    """The school rows of `period` that report children with 无人监护, by township and school."""
+    """The school rows of `period` that report children with 无人监护, by township and school:
+    ids, names and UNGUARDED_COUNTS."""
     return metrics.school_table(engine, Filter((period,), approved_only=approved_only),
-                                positive_only="guardian_none")
+                                positive_only="guardian_none", counts=UNGUARDED_COUNTS)
 
 
 def unguarded(engine: Engine, period: str, approved_only: bool = False) -> list[Alert]:

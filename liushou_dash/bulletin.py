@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandas as pd
-from sqlalchemy import distinct, inspect, select
+from sqlalchemy import distinct, select
 from sqlalchemy.engine import Engine
 
 from . import alerts as alerting
 from . import bulletin_charts, catalog, metrics, ranking, targets, wording
+from .db import has_schema
 from .export import export_frame
 from .metrics import Filter, format_value, period_label
 from .models import County, Submission
@@ -467,7 +468,7 @@ def available_periods(engine: Engine) -> list[str]:
     """Months with at least one current return, newest first: the months a bulletin can
     be built for."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table(Submission.__tablename__):
+        if not has_schema(conn):
             return []
         return list(conn.scalars(select(distinct(Submission.period))
                                  .where(Submission.is_current.is_(True))

@@ -5,9 +5,11 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Setting
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'liushou.db'}"
@@ -16,6 +18,19 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def database_url(url: str | None = None) -> str:
     return url or os.environ.get("LIUSHOU_DATABASE_URL") or DEFAULT_URL
+
+
+_CREATED: set[str] = set()  # databases (URLs) known to have their schema: it stays
+
+
+def has_schema(conn: Connection) -> bool:
+    """False for a database whose schema is not created yet (init-db has not run). Asked of
+    the catalogue once per database: on PostgreSQL every ask is a catalogue query, and the
+    pages ask on every read."""
+    url = conn.engine.url.render_as_string()
+    if url not in _CREATED and inspect(conn).has_table(Setting.__tablename__):
+        _CREATED.add(url)
+    return url in _CREATED
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:

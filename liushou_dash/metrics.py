@@ -21,11 +21,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (Date, DateTime, Float, and_, case, cast, func, inspect, literal, or_,
+from sqlalchemy import (Date, DateTime, Float, and_, case, cast, func, literal, or_,
                         select, true, tuple_, union_all)
 from sqlalchemy.engine import Connection, Engine
 
 from . import catalog, rollup
+from .db import has_schema
 from .models import (APPROVED, FundingEntry, School, SchoolReturn, Setting, Submission,
                      SubmissionTotals, Township, TownshipMonth, Village)
 
@@ -194,6 +195,8 @@ def indicator_value(row: Mapping, indicator: catalog.Indicator | str) -> float:
 
 def _floats(values) -> np.ndarray:
     """A column (of counts, Int64 or object) or array as float64, missing as NaN."""
+    if getattr(values, "dtype", None) == np.float64:  # read as floats already: no copy
+        return np.asarray(values)
     return pd.to_numeric(pd.Series(values, copy=False)).to_numpy(dtype="float64",
                                                                  na_value=np.nan)
 
@@ -207,9 +210,11 @@ def _ratio(numerator, denominator) -> np.ndarray:
 
 
 def with_rates(frame: pd.DataFrame, level: str = "township") -> pd.DataFrame:
-    """`frame` with every rate indicator of `level` (re)computed from its own columns."""
+    """`frame` with every rate indicator of `level` that its columns can give (numerator
+    and denominator both there) (re)computed from them."""
     rates = {i.key: _ratio(frame[i.numerator], frame[i.denominator])
-             for i in rate_indicators(level)}
+             for i in rate_indicators(level)
+             if i.numerator in frame.columns and i.denominator in frame.columns}
     return frame.assign(**rates)
 
 
@@ -299,20 +304,8 @@ def _in_townships(column, flt: Filter) -> list:
     return [] if flt.townships is None else [column.in_(flt.townships)]
 
 
-_CREATED: set[str] = set()  # databases (URLs) known to have their schema: it stays
-
-
-def _has_schema(conn: Connection) -> bool:
-    """False for a database whose schema is not created yet (it has no settings, nor data).
-    Asked once per database: on PostgreSQL the question is a catalogue query."""
-    url = conn.engine.url.render_as_string()
-    if url not in _CREATED and inspect(conn).has_table(Setting.__tablename__):
-        _CREATED.add(url)
-    return url in _CREATED
-
-
 def _setting(conn: Connection, key: str) -> str | None:
-    if not _has_schema(conn):
+    if not has_schema(conn):
         return None
     return conn.scalar(select(Setting.value).where(Setting.key == key))
 
@@ -342,7 +335,7 @@ def period_span(engine: Engine, approved_only: bool = False) -> tuple[str, str] 
     """The first and the latest month with current data; None for an empty (or not yet
     created) database."""
     with engine.connect() as conn:
-        if not _has_schema(conn):
+        if not has_schema(conn):
             return None
 
         def first_by(order):  # walks the period index from one end: MIN/MAX would scan
@@ -394,9 +387,11 @@ def _counts(found: np.ndarray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(np.nan_to_num(found).astype("int64"), np.isnan(found))
 
 
-def school_table(engine: Engine, flt: Filter, positive_only: str | None = None) -> pd.DataFrame:
-    """One row per (period, school) with a current return: ids, school_type, every count and
-    every school-level rate. Names come from master data (the return's name as fallback).
+def school_table(engine: Engine, flt: Filter, positive_only: str | None = None,
+                 counts: tuple[str, ...] = COUNT_KEYS) -> pd.DataFrame:
+    """One row per (period, school) with a current return: ids, school_type, the `counts`
+    (default every count) and the school-level rates they give. Names come from master data
+    (the return's name as fallback).
 
     With `positive_only` (a count key), only the rows where that count is above 0, read
     for the few townships whose stored month has any (the 无人监护 alerts of a province: a
@@ -406,7 +401,7 @@ def school_table(engine: Engine, flt: Filter, positive_only: str | None = None) 
         _RETURNS.c.period, _RETURNS.c.township_code, townships.c.name.label("township_name"),
         _RETURNS.c.school_code,
         func.coalesce(schools.c.name, _RETURNS.c.school_name).label("school_name"),
-        schools.c.type.label("school_type"), *[_RETURNS.c[key] for key in COUNT_KEYS],
+        schools.c.type.label("school_type"), *[_RETURNS.c[key] for key in counts],
     ).select_from(_RETURNS.outerjoin(schools, schools.c.code == _RETURNS.c.school_code)
                   .outerjoin(townships, townships.c.code == _RETURNS.c.township_code))
     statement = _current_returns(statement, flt).order_by(
@@ -418,8 +413,8 @@ def school_table(engine: Engine, flt: Filter, positive_only: str | None = None) 
         statement = statement.where(_RETURNS.c[positive_only] > 0,
                                     _RETURNS.c.township_code.in_(flagged))
     with engine.connect() as conn:
-        frame = _numeric_frame(conn, statement, COUNT_KEYS)
-    return with_rates(_as_counts(frame, COUNT_KEYS), "school")
+        frame = _numeric_frame(conn, statement, counts)
+    return with_rates(_as_counts(frame, counts), "school")
 
 
 # --- Readers: master data, homes, funding, reporting -----------------------------------------
@@ -767,8 +762,8 @@ def _cell_columns(cells, name, keys: tuple[str, ...], flt: Filter, deadline: int
     def column(key):
         if key == "on_time":
             return _on_time_judged(cells, flt, deadline).label(key)
-        if key in MEASURE_KEYS:
-            return func.coalesce(cells.c[key], 0).label(key)
+        if key in MEASURE_KEYS:  # as floats: the driver's Decimals would be converted one by one
+            return cast(func.coalesce(cells.c[key], 0), Float).label(key)
         return cells.c[key]
     return [cells.c.period, cells.c.township_code, name.label("township_name"),
             *map(column, keys)]
@@ -780,7 +775,8 @@ def _stored_statement(flt: Filter, keys: tuple[str, ...], deadline: int):
             .join(townships, townships.c.code == _STORED.c.township_code)
             .where(_STORED.c.period.in_(flt.periods),
                    _STORED.c.approved_only.is_(flt.approved_only),
-                   *_in_townships(_STORED.c.township_code, flt)))
+                   *_in_townships(_STORED.c.township_code, flt))
+            .order_by(_STORED.c.period, _STORED.c.township_code))
 
 
 def _stored_cells(engine: Engine, flt: Filter, keys: tuple[str, ...]) -> pd.DataFrame:
@@ -795,7 +791,8 @@ def _stored_cells(engine: Engine, flt: Filter, keys: tuple[str, ...]) -> pd.Data
             computed = cells_statement(missing).subquery()
             table = pd.concat([table, _numeric_frame(conn, select(*_cell_columns(
                 computed, computed.c.township_name, keys, missing, deadline)), keys)])
-    return table.sort_values(["period", "township_code"], ignore_index=True)
+            table = table.sort_values(["period", "township_code"], ignore_index=True)
+    return table  # in period and township order, as the stored statement reads it
 
 
 def county_by_period(table: pd.DataFrame, level: str = "township") -> pd.DataFrame:

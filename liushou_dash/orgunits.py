@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from .db import has_schema
 from .models import School, Township, Village
 
 TOWNSHIP_COLUMNS = ["township_code", "township_name"]
@@ -15,7 +16,7 @@ TOWNSHIP_COLUMNS = ["township_code", "township_name"]
 
 def _read(engine: Engine, statement, table: str, columns: list[str]) -> pd.DataFrame:
     with engine.connect() as conn:
-        if not inspect(conn).has_table(table):
+        if not has_schema(conn):
             return pd.DataFrame(columns=columns)
         return pd.DataFrame(conn.execute(statement).all(), columns=columns)
 

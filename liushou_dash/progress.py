@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from . import messages, metrics, wording
 from .alerts import MISSING, NOT_DUE, reporting_status
+from .db import has_schema
 from .models import APPROVED, RETURNED, STATUS_LABELS, Submission, User
 
 STATUS_ORDER = (messages.OVERDUE, messages.NOT_DUE, STATUS_LABELS[RETURNED],
@@ -100,7 +101,7 @@ def _return_comments(engine: Engine, periods) -> dict[str, str]:
 def _clerks(engine: Engine) -> dict[str, str]:
     """township_code -> the names of its active clerks, for the person who phones them."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table(User.__tablename__):
+        if not has_schema(conn):
             return {}
         rows = conn.execute(select(User.township_code, User.display_name, User.username).where(
             User.role == "clerk", User.active.is_(True)).order_by(User.username)).all()
@@ -116,7 +117,7 @@ def data_as_of(engine: Engine, approved_only: bool = False) -> dt.datetime | Non
     if approved_only:
         conditions.append(Submission.status == APPROVED)
     with engine.connect() as conn:
-        if not inspect(conn).has_table(Submission.__tablename__):
+        if not has_schema(conn):
             return None
         value = conn.scalar(select(func.max(Submission.submitted_at)).where(*conditions))
     return None if value is None else pd.Timestamp(value).to_pydatetime()
