@@ -21,8 +21,10 @@ MONTHS, TOWNSHIPS, TYPES, APPROVED = ("filter_months", "filter_townships", "filt
 
 
 def render_for(page) -> None:
-    """What every page of the app shares, drawn before `page` (st.navigation's) runs: the
-    示例数据 banner while the database holds demo data, and on the dashboards the filters."""
+    """What every page of the app shares, drawn before `page` (st.navigation's) runs: Chinese
+    words for Streamlit's own widgets, the 示例数据 banner while the database holds demo
+    data, and on the dashboards the filters."""
+    views.chinese_widgets()
     views.demo_banner()
     if page.title in FILTERED_TITLES:
         render()

@@ -45,6 +45,26 @@ def span_text(flt: Filter) -> str:
     return metrics.span_label(flt.periods[0], flt.latest)
 
 
+# Streamlit's file uploader carries English words of its own ("Upload", "20MB per file •
+# XLSX, ..."); CSS puts Chinese ones in their place. The label above every uploader already
+# names the file types and the size limit.
+UPLOAD_BUTTON, DROP_HINT = "选择文件", "或将文件拖放到此处"
+_UPLOADER = "[data-testid='stFileUploaderDropzone']"
+CHINESE_WIDGETS_CSS = f"""
+{_UPLOADER} [data-testid='stBaseButton-secondary'] [data-testid='stMarkdownContainer'] p,
+{_UPLOADER} [data-testid='stFileUploaderDropzoneInstructions'] span {{font-size: 0}}
+{_UPLOADER} [data-testid='stBaseButton-secondary'] [data-testid='stMarkdownContainer'] p::after
+  {{content: "{UPLOAD_BUTTON}"; font-size: 0.875rem}}
+{_UPLOADER} [data-testid='stFileUploaderDropzoneInstructions'] span::after
+  {{content: "{DROP_HINT}"; font-size: 0.875rem}}
+"""
+
+
+def chinese_widgets() -> None:
+    """Chinese words over the English ones Streamlit's own widgets show (every page)."""
+    st.html(f"<style>{CHINESE_WIDGETS_CSS}</style>")
+
+
 def demo_banner() -> None:
     """示例数据, on every page while the database holds the demo county (app.py draws it
     through sidebar.render_for, above whatever page runs)."""

@@ -16,7 +16,7 @@ import urllib.request
 import openpyxl
 import pytest
 
-from liushou_dash import uploads, workflow
+from liushou_dash import uploads, views, workflow
 from liushou_dash.auth import ROLE_LABELS, Actor
 from liushou_dash.db import make_engine, session_maker
 from liushou_dash.handback import ERROR_FILL
@@ -59,6 +59,14 @@ def upload_file(page, name: str, data: bytes, index: int = 0) -> None:
         {"name": name, "mimeType": "application/octet-stream", "buffer": data})
     page.wait_for_timeout(500)
     wait_idle(page)
+
+
+def uploader_words(page) -> list[list[str]]:
+    """What each of the uploader's own words shows: (its font size, the text put over it)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        "[data-testid='stFileUploaderDropzone'] [data-testid='stBaseButton-secondary'] p, " +
+        "[data-testid='stFileUploaderDropzoneInstructions'] span")].map(
+        e => [getComputedStyle(e).fontSize, getComputedStyle(e, '::after').content])""")
 
 
 def download(page, text: str) -> bytes:
@@ -108,6 +116,9 @@ def test_a_clerk_uploads_real_files_and_the_county_approves(server, browser, req
     go_to(page, "数据上报")
     template = openpyxl.load_workbook(io.BytesIO(download(page, "下载本月模板")))
     assert "学校月报" in template.sheetnames
+    # Streamlit's "Upload" and "20MB per file" are hidden under Chinese words
+    assert uploader_words(page) == [["0px", f'"{views.UPLOAD_BUTTON}"'],
+                                    ["0px", f'"{views.DROP_HINT}"']]
 
     upload_file(page, "张家湾镇月报.xlsx", bad_file)
     screenshot(page, "upload_refused")
