@@ -22,6 +22,7 @@ FILTER_SCHOOL_TYPES_HINT = "全部类型"
 FILTER_APPROVED = "只看已审核数据"
 FILTER_LINK_HINT = "筛选条件已写入地址栏，复制链接即可分享当前视图。"
 ALL_TOWNSHIPS = "全县"
+ALL_COUNTIES = "全部{count}个县（市、区）"  # a city or a province: the scope line
 ALL_SCHOOL_TYPES = "全部学校类型"
 APPROVED_ONLY_NOTE = "仅已审核数据"
 ALL_DATA_NOTE = "含未审核数据"

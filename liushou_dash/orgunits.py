@@ -22,9 +22,10 @@ def _read(engine: Engine, statement, table: str, columns: list[str]) -> pd.DataF
 
 
 def townships(engine: Engine) -> pd.DataFrame:
-    """Every township of the database, in code order: township_code, township_name."""
-    statement = select(Township.code, Township.name).order_by(Township.code)
-    return _read(engine, statement, Township.__tablename__, TOWNSHIP_COLUMNS)
+    """Every township of the database, in code order: township_code, township_name and
+    county_code (a city or a province holds several counties)."""
+    statement = select(Township.code, Township.name, Township.county_code).order_by(Township.code)
+    return _read(engine, statement, Township.__tablename__, [*TOWNSHIP_COLUMNS, "county_code"])
 
 
 def boundaries(engine: Engine) -> pd.DataFrame:

@@ -103,6 +103,12 @@ def township_colours() -> dict[str, str]:
     return charts.township_colours(read("townships"))
 
 
+def county_count() -> int:
+    """How many counties the database holds: one for a county, several for a city or a
+    province running one instance."""
+    return read("townships")["county_code"].nunique()
+
+
 def township_names() -> dict[str, str]:
     names = read("townships")
     return dict(zip(names["township_code"], names["township_name"]))

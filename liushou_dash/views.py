@@ -33,12 +33,19 @@ ALERT_LINES = 30        # per box; a province has hundreds: the rest in the down
 
 def scope_text(flt: Filter, months: str | None = None) -> str:
     """In words: which months (default: the latest), townships, school types and data."""
-    names = ui.township_names()
-    places = (messages.ALL_TOWNSHIPS if flt.townships is None
-              else "、".join(plain(names.get(c, c)) for c in flt.townships))
     kinds = messages.ALL_SCHOOL_TYPES if flt.school_types is None else "、".join(flt.school_types)
     data = messages.APPROVED_ONLY_NOTE if flt.approved_only else messages.ALL_DATA_NOTE
-    return " · ".join((months or period_label(flt.latest), places, kinds, data))
+    return " · ".join((months or period_label(flt.latest), _places(flt), kinds, data))
+
+
+def _places(flt: Filter) -> str:
+    """The chosen townships by name; else the county, or a city's or province's counties."""
+    if flt.townships is not None:
+        names = ui.township_names()
+        return "、".join(plain(names.get(c, c)) for c in flt.townships)
+    counties = ui.county_count()
+    return (messages.ALL_TOWNSHIPS if counties <= 1
+            else messages.ALL_COUNTIES.format(count=counties))
 
 
 def span_text(flt: Filter) -> str:

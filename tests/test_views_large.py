@@ -1,11 +1,21 @@
-"""A city's or a province's tables and alert lists on the pages: thousands of townships.
+"""A city's or a province's tables, alert lists and scope line on the pages: thousands of
+townships in several counties.
 
 The league table of a province is formatted by column instead of cell by cell (pandas'
 Styler took seconds), and alert lists show their first lines with the whole list as a
 download. Run through AppTest on small scripts that call liushou_dash.views."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from liushou_dash import views
+from liushou_dash.db import transaction
+from liushou_dash.metrics import Filter
+from liushou_dash.models import County, Township
+from tests.apptest import url_of
 
 
 def _league(rows: int):
@@ -60,3 +70,18 @@ def test_a_short_alert_list_is_shown_whole_without_a_download():
     app = _alerts(3)
     assert "学校2有" in app.error[0].value
     assert not app.get("download_button")
+
+
+def test_the_scope_line_says_county_or_how_many_counties(engine, monkeypatch):
+    monkeypatch.setenv("LIUSHOU_DATABASE_URL", url_of(engine))
+    month = Filter(("2026-10",))
+
+    def places() -> str:
+        st.cache_data.clear()
+        return views.scope_text(month).split(" · ")[1]
+    assert places() == "全县"                      # the demo county alone
+    with transaction(engine) as session:           # a city: a second county's township
+        session.add(County(code="520526", name="邻县"))
+        session.add(Township(code="520526100", name="邻镇", county_code="520526"))
+    assert places() == "全部2个县（市、区）"
+    assert views.scope_text(replace(month, townships=("520526100",))).split(" · ")[1] == "邻镇"
