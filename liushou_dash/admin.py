@@ -20,7 +20,7 @@ from . import audit, auth, export
 from .auth import Actor, acting
 from .masterdata import MasterDataError, read_master, store_in, store_township_boundaries
 from .metrics import DEADLINE_SETTING, deadline_day
-from .models import AuditEntry, School, Setting, Township, Village
+from .models import STATUS_LABELS, AuditEntry, School, Setting, Township, Village
 
 ADMIN = "admin"
 DEADLINE_RANGE = (1, 28)     # every month has a 28th
@@ -38,6 +38,19 @@ ACTION_LABELS = {
 }
 OBJECT_LABELS = {"user": "账号", "submission": "提交", "masterdata": "主数据",
                  "setting": "设置", "download": "下载", "audit": "审计日志"}
+# The audit rows' details (audit.record's keyword arguments, stored as JSON) in words.
+DETAIL_LABELS = {
+    "refused": "被拒操作", "reason": "原因", "failures": "连续输错次数", "until": "截至",
+    "role": "角色", "township_code": "乡镇代码", "display_name": "姓名",
+    "status_before": "原状态", "status_after": "新状态", "status": "状态", "comment": "意见",
+    "approved_by": "原审核人", "file_name": "文件名", "file": "文件名", "sha256": "文件摘要",
+    "carried": "沿用上月", "townships": "乡镇数", "villages": "村(居)数", "schools": "学校数",
+    "stored": "已导入", "without": "缺边界乡镇数", "before": "原值", "after": "新值",
+    "township": "乡镇", "period": "月份", "user": "用户", "actions": "操作", "since": "起",
+}
+_DETAIL_VALUES = {"refused": ACTION_LABELS, "actions": ACTION_LABELS, "role": auth.ROLE_LABELS,
+                  "status_before": STATUS_LABELS, "status_after": STATUS_LABELS,
+                  "status": STATUS_LABELS}
 AUDIT_COLUMNS = {"at": "时间", "username": "用户", "action_label": "操作",
                  "object_label": "对象类型", "object_id": "对象", "before_id": "原记录",
                  "after_id": "新记录", "detail": "详情"}
@@ -226,9 +239,31 @@ def audit_log(engine: Engine, actor: Actor, username: str | None = None,
         frame = pd.read_sql(query, session.connection())
     frame["action_label"] = frame["action"].map(action_label)
     frame["object_label"] = frame["object_type"].map(lambda t: OBJECT_LABELS.get(t, t))
+    frame["detail"] = frame["detail"].map(detail_text)
     for column in ("before_id", "after_id"):
         frame[column] = frame[column].astype("Int64")
     return frame[list(AUDIT_COLUMNS)].rename(columns=AUDIT_COLUMNS)
+
+
+def detail_text(detail: str | None) -> str:
+    """An audit row's details in words: 原状态：已提交；新状态：已审核；意见：… (keys without
+    a value are left out; keys and values without a label are shown as stored)."""
+    try:
+        found = json.loads(detail) if detail else {}
+    except ValueError:
+        return detail or ""
+    if not isinstance(found, dict):
+        return str(found)
+    return "；".join(f"{DETAIL_LABELS.get(key, key)}：{_detail_value(key, value)}"
+                    for key, value in found.items() if value not in (None, "", []))
+
+
+def _detail_value(key: str, value) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(_detail_value(key, v) for v in value)
+    return str(_DETAIL_VALUES.get(key, {}).get(value, value))
 
 
 def audit_csv(frame: pd.DataFrame) -> bytes:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import admin, auth, metrics
+from liushou_dash import admin, auth, metrics, views
 from liushou_dash.db import session_maker
 from liushou_dash.masterdata import DEMO_DIR, MasterDataError
 from liushou_dash.models import School
@@ -97,7 +97,8 @@ def test_a_school_named_like_a_script_is_stored_and_shown_as_text(engine, page):
 
     schools = table_with(app, "学校代码").set_index("学校代码")
     assert schools.loc[NEW_SCHOOL, "学校名称"] == XSS       # in a table cell, as text
-    assert not app.get("html")                               # nothing rendered as HTML
+    assert [h.proto.body for h in app.get("html")] == [     # no HTML but the page's style
+        f"<style>{views.CHINESE_WIDGETS_CSS}</style>"]
     assert all(XSS not in m.value and not m.proto.allow_html
                for m in [*app.markdown, *app.caption, *app.info, *app.success])
     [loaded] = audit_rows(engine, "load_master", "boss")
@@ -172,6 +173,7 @@ def test_the_audit_log_filters_by_who_and_what_and_its_download_is_audited(engin
     widget(app.multiselect, "操作").set_value(["login_failed"])
     log = table_with(fine(app.run()), "详情")
     assert log["操作"].tolist() == ["登录失败"]
+    assert log["详情"].tolist() == ["连续输错次数：1"]       # in words, not JSON
 
     widget(app.download_button, "下载审计日志（CSV）").click()
     fine(app.run())
@@ -184,6 +186,16 @@ def test_the_audit_log_filters_by_date(engine, boss):
     yesterday = dt.date.today() - dt.timedelta(days=1)
     assert admin.audit_log(engine, boss, until=yesterday).empty
     assert not admin.audit_log(engine, boss, since=dt.date.today()).empty
+
+
+def test_audit_details_read_as_words():
+    refusal = json.dumps({"refused": "approve", "reason": "无权操作", "comment": ""})
+    review = json.dumps({"status_before": "submitted", "status_after": "approved",
+                         "carried": True, "actions": ["login", "logout"], "sha9": 1})
+    assert admin.detail_text(refusal) == "被拒操作：审核通过；原因：无权操作"
+    assert admin.detail_text(review) == ("原状态：已提交；新状态：已审核；沿用上月：是；"
+                                         "操作：登录、退出登录；sha9：1")
+    assert admin.detail_text(None) == "" and admin.detail_text("not json") == "not json"
 
 
 def test_the_audit_csv_is_safe_against_formula_injection():
