@@ -99,8 +99,10 @@ def measure_page(database_url: str, repeat: int, cards: int) -> dict[str, float]
 
         cold = cockpit()      # computes and caches every reader
         hello()               # the first page load of a server warms its own caches too
-        pages = [cockpit() for _ in range(repeat)]
-        hellos = [hello() for _ in range(repeat)]
+        pages, hellos = [], []
+        for _ in range(repeat):  # in turn, as common.median_seconds does (drift)
+            pages.append(cockpit())
+            hellos.append(hello())
     result = {"page_cold": cold, "page_cockpit": statistics.median(pages),
               "page_hello": statistics.median(hellos)}
     log("  page: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.items()))

@@ -136,12 +136,10 @@ def measure(url: str, work: Workload, repeat: int) -> dict[str, float]:
                 call.run(engine)
         return run
 
-    result = {
-        "sql_month": median_seconds(sql(_group_by([work.latest])), repeat),
-        "cockpit_month": median_seconds(calls(work.month), repeat),
-        "sql_trend": median_seconds(sql(_group_by(work.trend_periods)), repeat),
-        "cockpit_trend": median_seconds(calls(work.trend), repeat),
-    }
+    result = median_seconds({"sql_month": sql(_group_by([work.latest])),
+                             "cockpit_month": calls(work.month)}, repeat)
+    result.update(median_seconds({"sql_trend": sql(_group_by(work.trend_periods)),
+                                  "cockpit_trend": calls(work.trend)}, repeat))
     engine.dispose()
     log(f"  {engine.dialect.name}: " + ", ".join(f"{k} {v * 1000:.0f} ms"
                                                 for k, v in result.items()))

@@ -41,16 +41,19 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def median_seconds(function, repeat: int, warmup: int = 1) -> float:
-    """The median wall time of `function()` over `repeat` runs, after `warmup` runs."""
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def median_seconds(functions: dict, repeat: int, warmup: int = 1) -> dict[str, float]:
+    """The median wall time of each of `functions` (name -> function) over `repeat` rounds,
+    after `warmup` rounds. Each round runs every function once, in turn: this machine's
+    speed drifts by tens of percent within a minute, and interleaving puts the drift on both
+    sides of a ratio instead of on one."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for round_number in range(warmup + repeat):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            if round_number >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(found) for name, found in times.items()}
 
 
 # --- Databases ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 import types
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -117,20 +118,20 @@ def _ingest(engine, data: bytes):
 
 
 def measure(repeat: int, with_pg: bool) -> dict[str, float]:
-    """Median seconds of the calamine read and of the ingest (SQLite, and PostgreSQL)."""
+    """Median seconds of the calamine read and of the ingest (SQLite, and PostgreSQL), the
+    read and the ingests interleaved (see common.median_seconds)."""
     book, database = prepared()
     data = book.read_bytes()
-    result = {"read_calamine": median_seconds(
-        lambda: pd.read_excel(io.BytesIO(data), engine="calamine"), repeat)}
     scratch = OUT / "ingest-scratch.db"
     for stale in OUT.glob("ingest-scratch.db*"):
         stale.unlink()
     shutil.copy(database, scratch)        # the prepared file stays as it was
-    engine = make_engine(f"sqlite:///{scratch}")
-    result["ingest_sqlite"] = median_seconds(lambda: _ingest(engine, data), repeat)
-    engine.dispose()
+    engines = {"ingest_sqlite": make_engine(f"sqlite:///{scratch}")}
     if with_pg:
-        engine = make_engine(pg_prepared())
-        result["ingest_postgresql"] = median_seconds(lambda: _ingest(engine, data), repeat)
+        engines["ingest_postgresql"] = make_engine(pg_prepared())
+    timed = {"read_calamine": lambda: pd.read_excel(io.BytesIO(data), engine="calamine")}
+    timed.update({name: partial(_ingest, engine, data) for name, engine in engines.items()})
+    result = median_seconds(timed, repeat)
+    for engine in engines.values():
         engine.dispose()
     return result
