@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from liushou_dash import auth, catalog, metrics
+from liushou_dash import auth, metrics
 from liushou_dash.auth import Actor
 from liushou_dash.db import init_db, make_engine, session_maker
 from liushou_dash.masterdata import DEMO_DIR, load_master
