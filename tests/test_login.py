@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from liushou_dash import accounts, admin, auth, session
-from liushou_dash.db import dispose_engines
+from liushou_dash.db import dispose_engines, init_db, make_engine
 from liushou_dash.navigation import PAGES, ROOT
 from tests.apptest import (app_on, fine, log_in, sign_in,  # noqa: F401
                            url_of, widget)
@@ -219,3 +219,16 @@ def test_two_first_administrator_forms_at_once_make_one_administrator(any_engine
 
     assert sorted(type(o).__name__ for o in outcomes) == ["Actor", "PermissionError"]
     assert len(auth.list_users(any_engine, auth.Actor.system())) == 1
+
+
+def test_a_database_without_tables_asks_for_init_db_until_it_has_them(tmp_path, app_on):
+    """The schema check remembers only a schema it found: after `init-db` the same running
+    app offers the first administrator."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    app = app_on(engine)
+    assert [e.value for e in app.error] == [accounts.NO_SCHEMA_MESSAGE]
+
+    init_db(engine)
+    app.run()
+    assert not app.error and "管理员用户名" in [t.label for t in app.text_input]
+    engine.dispose()
