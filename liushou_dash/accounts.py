@@ -51,8 +51,9 @@ def create_first_admin(engine: Engine, username: str, password: str,
                        display_name: str = "") -> Actor:
     """The first administrator of a fresh production database, then logged in.
 
-    Refused as soon as any account exists (checked again here, not only on the screen), so
-    that the form cannot be replayed to add an administrator to a running system."""
+    Refused as soon as any account exists: judged again in the transaction that inserts
+    (auth.create_user's only_if_first), not only on the screen, so that the form cannot be
+    replayed, nor sent twice at once, to add an administrator to a running system."""
     if is_demo(engine):
         raise PermissionError(auth.ALREADY_SET_UP)
     auth.create_user(engine, Actor.system(), username, "admin", password,

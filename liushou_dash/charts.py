@@ -1,4 +1,5 @@
-"""Plotly figures built from metric frames, each with the sentence that says what it shows.
+"""Plotly figures built from metric frames, each with the sentence that says what it shows;
+the cockpit's trend is a Vega-Lite chart instead (see VegaChart).
 
 Rules every chart keeps (the pages rely on them): a Chinese title and axis titles, one fixed
 colour per township in every chart (assigned in code order over the whole county, so a filter
@@ -137,7 +138,7 @@ def county_trend(series: pd.DataFrame, keys: Sequence[str]) -> VegaChart:
         TREND_VALUE: pd.concat([series[k].astype("float64") for k in keys], ignore_index=True)})
     spec = {
         "title": {"text": "全县主要指标月度趋势", "anchor": "start"},
-        "height": HEIGHT - 70,
+        "height": HEIGHT - 70,  # the plot area: HEIGHT is plotly's, title and margins included
         "mark": {"type": "line", "point": True},
         "encoding": {
             "x": {"field": TREND_MONTH, "type": "ordinal", "sort": months, "title": "月份",

@@ -14,7 +14,7 @@ from .models import School, Township, Village
 TOWNSHIP_COLUMNS = ["township_code", "township_name"]
 
 
-def _read(engine: Engine, statement, table: str, columns: list[str]) -> pd.DataFrame:
+def _read(engine: Engine, statement, columns: list[str]) -> pd.DataFrame:
     with engine.connect() as conn:
         if not has_schema(conn):
             return pd.DataFrame(columns=columns)
@@ -25,7 +25,7 @@ def townships(engine: Engine) -> pd.DataFrame:
     """Every township of the database, in code order: township_code, township_name and
     county_code (a city or a province holds several counties)."""
     statement = select(Township.code, Township.name, Township.county_code).order_by(Township.code)
-    return _read(engine, statement, Township.__tablename__, [*TOWNSHIP_COLUMNS, "county_code"])
+    return _read(engine, statement, [*TOWNSHIP_COLUMNS, "county_code"])
 
 
 def boundaries(engine: Engine) -> pd.DataFrame:
@@ -34,8 +34,7 @@ def boundaries(engine: Engine) -> pd.DataFrame:
     statement = (select(Township.code, Township.name, Township.boundary,
                         Township.boundary_synthetic)
                  .where(Township.boundary.is_not(None)).order_by(Township.code))
-    frame = _read(engine, statement, Township.__tablename__,
-                  [*TOWNSHIP_COLUMNS, "geometry", "synthetic"])
+    frame = _read(engine, statement, [*TOWNSHIP_COLUMNS, "geometry", "synthetic"])
     return frame.assign(geometry=frame["geometry"].map(json.loads),
                         synthetic=frame["synthetic"].astype(bool))
 
@@ -48,13 +47,12 @@ def schools(engine: Engine, school_types: tuple[str, ...] | None = None) -> pd.D
                  .join(Township, Township.code == School.township_code).order_by(School.code))
     if school_types is not None:
         statement = statement.where(School.type.in_(school_types))
-    return _read(engine, statement, School.__tablename__,
-                 [*TOWNSHIP_COLUMNS, "school_code", "school_name", "school_type", "lon", "lat"])
+    return _read(engine, statement, [*TOWNSHIP_COLUMNS, "school_code", "school_name",
+                                     "school_type", "lon", "lat"])
 
 
 def villages(engine: Engine) -> pd.DataFrame:
     """township_code, township_name, village_code, village_name of every village (村/居)."""
     statement = (select(Village.township_code, Township.name, Village.code, Village.name)
                  .join(Township, Township.code == Village.township_code).order_by(Village.code))
-    return _read(engine, statement, Village.__tablename__,
-                 [*TOWNSHIP_COLUMNS, "village_code", "village_name"])
+    return _read(engine, statement, [*TOWNSHIP_COLUMNS, "village_code", "village_name"])
