@@ -494,8 +494,12 @@ class Upload:
 
 
 def _clamp(moment: dt.datetime, today: dt.date) -> dt.datetime:
-    """Nothing happens after the end of `today`'s working day."""
-    return min(moment, dt.datetime.combine(today, dt.time(17, 30)))
+    """Nothing happens after the end of `today`'s working day, nor, when `today` is the real
+    today, after now (a database seeded in the morning would list uploads "later today")."""
+    end = dt.datetime.combine(today, dt.time(17, 30))
+    if today == dt.date.today():
+        end = min(end, dt.datetime.now().replace(second=0, microsecond=0))
+    return min(moment, end)
 
 
 def _submitted_at(rng, profile: Profile, period: str, today: dt.date) -> dt.datetime:

@@ -472,6 +472,14 @@ def test_default_today_ends_with_last_month(engine):
     assert sorted(submissions(engine)["period"].unique())[-1] == f"{last:%Y-%m}"
 
 
+def test_a_demo_seeded_today_lists_nothing_later_than_now(engine):
+    seed_demo(engine, months=2)
+    now = pd.Timestamp(dt.datetime.now())
+    found = submissions(engine)
+    assert pd.to_datetime(found["submitted_at"]).max() <= now
+    assert pd.to_datetime(found["reviewed_at"]).dropna().max() <= now
+
+
 # --- the uploader would accept what the demo stored ----------------------------------------
 
 def _workbook(engine, submission_id: int) -> bytes:
