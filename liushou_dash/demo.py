@@ -24,8 +24,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from . import catalog, township_months
-from .auth import create_demo_accounts
+from . import audit, catalog, township_months
+from .auth import Actor, create_demo_accounts
 from .db import transaction
 from .ingest.issues import issue
 from .ingest.store import store_submission
@@ -730,6 +730,10 @@ def seed_demo(engine: Engine, months: int | None = None, scale: str = "county",
                                                months, today)
         session.merge(Setting(key=DEMO_KEY, value="1"))
         session.merge(Setting(key=DEADLINE_KEY, value=str(DEADLINE_DAY)))
+        # The uploads have their own audit rows; the reviews and settings written with
+        # them are this one's.
+        audit.record(session, Actor.system().username, "seed_demo", "setting", DEMO_KEY,
+                     scale=scale, **summary)
         session.flush()
         # Written once for the whole demo: its reviews and its deadline are set after the
         # uploads are stored (and the city and province are written in bulk).

@@ -10,7 +10,9 @@ has its own laggards, latecomers and corrections and every row obeys every valid
 
 Storing 1.2 million school-months one upload at a time through ingest.store would take an
 hour; `store_bulk` writes what `demo._store` would write (the same submissions, rows, audit
-rows and rollup), as whole tables: executemany on SQLite, COPY on PostgreSQL.
+rows and rollup), as whole tables: executemany on SQLite, COPY on PostgreSQL. Its audit
+rows are sealed into the chain as they are written (audit.sealed_frame), which on PostgreSQL
+holds the chain until the seed commits: a demo only goes into an empty database.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import pandas as pd
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
-from . import demo, rollup
+from . import audit, demo, rollup
 from .bulk import insert_frame
 from .ingest.store import MODELS
 from .masterdata import DEMO_DIR, read_master
@@ -329,7 +331,8 @@ def store_bulk(conn: Connection, data: demo.DemoData) -> int:
     for model, rows in ((MODELS["schools"], schools), (MODELS["homes"], _home_rows(data, uploads)),
                         (MODELS["funding"], _funding_rows(data, uploads))):
         insert_frame(conn, model.__table__, rows)
-    insert_frame(conn, AuditEntry.__table__, _audit_rows(submissions))
+    insert_frame(conn, AuditEntry.__table__,
+                 audit.sealed_frame(conn, _audit_rows(submissions)))
     rollup.refresh(conn, first_id, first_id + len(uploads) - 1)
     return len(uploads)
 

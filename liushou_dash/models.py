@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric,
-                        String, Text, func)
+                        String, Text, UniqueConstraint, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from . import catalog
@@ -72,6 +72,20 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    # Bumped when the password changes or is reset, or the account is deactivated: a session
+    # holds the epoch it logged in under and ends when the account's has moved on.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per account and per client address (key "user:NAME" or
+    "ip:ADDRESS"): each failure makes the next attempt wait longer. A delay, not a lock, so a
+    stranger cannot keep an account shut."""
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    wait_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 # --- Submissions and the rows they carry ---------------------------------------------------
@@ -105,6 +119,11 @@ class Submission(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_submissions_current", "period", "township_code", "is_current"),
+                      # at most one current submission per township and month, whatever the
+                      # code above it does
+                      Index("ux_submissions_one_current", "township_code", "period",
+                            unique=True, sqlite_where=text("is_current"),
+                            postgresql_where=text("is_current")),
                       # a township's months: the dashboards look back for its latest list
                       Index("ix_submissions_township", "township_code", "period"))
 
@@ -227,3 +246,10 @@ class AuditEntry(Base):
     before_id: Mapped[int | None] = mapped_column(Integer)
     after_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The chain that makes an edit visible: rows are numbered in the order they were sealed,
+    # and each row's hash covers its content and the hash of the row before it.
+    seq: Mapped[int | None] = mapped_column(Integer)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("seq", name="uq_audit_seq"),)
