@@ -61,7 +61,10 @@ def pending_section() -> None:
             st.info("校验没有发现需要提醒的问题。")
         else:
             session.table(shown.warnings)
-    decide(chosen)
+    if workflow.may_review(actor, shown.submission["username"]):
+        decide(chosen)
+    else:
+        st.info(workflow.OWN_SUBMISSION + "。", icon=":material/group:")
 
 
 def history_section() -> None:

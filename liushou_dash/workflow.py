@@ -6,8 +6,11 @@ while the current submission is approved (ingest/context.py), so unlocking is se
 back to submitted. Rolling back makes another submission of the same township and month
 current again; nothing is ever deleted.
 
-Only county staff and the administrator review. Each action is one transaction (through
-auth.acting, which also audits refusals) and leaves an audit row with before/after ids.
+Only county staff and the administrator review, and never their own submission: approving
+and returning are a second person's check of the first one's upload (maker-checker); who
+finds a mistake in their own upload corrects it by uploading again. Each action is one
+transaction (through auth.acting, which also audits refusals) and leaves an audit row with
+before/after ids.
 Each first locks the township's row, as an upload does (ingest/context.py), so that a review
 and an upload of the same township take turns; in the same transaction it rewrites the
 township's stored months (township_months.py), since what they show depends on which
@@ -28,6 +31,7 @@ from .auth import ROLES, Actor, acting, require_township, township_scope
 from .models import APPROVED, RETURNED, STATUS_LABELS, SUBMITTED, Submission, Township
 
 REVIEWERS = ("staff", "admin")
+OWN_SUBMISSION = "不能审核本人提交的数据：审核（通过或退回）须由提交人以外的审核人员完成"
 
 
 def _label(submission: Submission) -> str:
@@ -67,13 +71,22 @@ def _status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+def may_review(actor: Actor, submitter: str | None) -> bool:
+    """Whether `actor` may approve or return a submission uploaded by `submitter`: anyone
+    but the submitter (the role is checked by auth.acting)."""
+    return actor.username != submitter
+
+
 def _review(engine: Engine, actor: Actor, submission_id: int, action: str, status: str,
             comment: str) -> Submission:
     """Approve and return differ only in the status they set (and whether a comment is
-    required, checked by the callers): both act on the current, still unreviewed submission."""
+    required, checked by the callers): both act on the current, still unreviewed submission
+    of somebody else."""
     with acting(engine, actor, action, *REVIEWERS, object_type="submission",
                 object_id=str(submission_id)) as (session, me):
         submission = _submission(session, submission_id)
+        if not may_review(me, submission.username):
+            raise PermissionError(OWN_SUBMISSION)
         if not submission.is_current:
             raise ValueError("该提交已被更新的提交取代，只能审核当前有效的提交")
         if submission.status != SUBMITTED:

@@ -143,3 +143,17 @@ def test_roll_back_waits_for_an_approved_month_to_be_unlocked(engine, people, pa
     assert widget(app.button, "回退").disabled
     with pytest.raises(ValueError, match="请先解锁"):
         workflow.roll_back(engine, people["staff"], first)
+
+
+def test_a_reviewer_is_not_offered_their_own_submission(engine, people, page):
+    """Maker-checker on the page: the reviewer's own upload is listed but has no approve
+    or return button, and says why."""
+    own = uploads.upload(engine, people["staff"], TOWNSHIP, PERIOD,
+                         workbook({"schools": school_frame(engine)}), "月报.xlsx", dry_run=False)
+    app = page()
+
+    assert app.dataframe[0].value["编号"].tolist() == [own.submission_id]
+    labels = {b.label for b in app.button}
+    assert not labels & {"审核通过（锁定该月数据）", "退回乡镇修改"}
+    assert any("不能审核本人提交的数据" in i.value for i in app.info)
+    assert status(engine, own.submission_id) == (SUBMITTED, True)

@@ -198,3 +198,24 @@ def test_a_deactivated_reviewer_is_refused_at_once(engine, people):
     with session_maker(engine)() as session:
         assert session.scalars(select(AuditEntry.action).where(
             AuditEntry.username == "staffx")).all()[-1] == "denied"
+
+
+def test_a_reviewer_never_reviews_their_own_submission(any_engine):
+    """Maker-checker: the reviewer who uploaded a month may neither approve nor return it;
+    each refusal is audited, and another reviewer may approve it."""
+    engine, people = any_engine, _people(any_engine)
+    own = upload(engine, username="staffx")
+    assert own.accepted, own.errors
+    attempts = {"approve": lambda: workflow.approve(engine, people["staff"], own.submission_id),
+                "return": lambda: workflow.return_submission(engine, people["staff"],
+                                                             own.submission_id, "请核实")}
+    for attempt in attempts.values():
+        with pytest.raises(PermissionError, match="不能审核本人提交的数据"):
+            attempt()
+    assert row(engine, own.submission_id).status == SUBMITTED
+    denied = [json.loads(e.detail) for e in audit_rows(engine, "denied", "staffx")]
+    assert [d["refused"] for d in denied] == list(attempts)
+    assert all("本人" in d["reason"] for d in denied)
+
+    approved = workflow.approve(engine, people["admin"], own.submission_id)
+    assert (approved.status, approved.reviewed_by) == (APPROVED, "boss")
