@@ -3,16 +3,32 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import PurePath
 
 import pandas as pd
 from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
 from .. import audit, catalog, rollup, township_months
+from ..auth import Actor
 from ..bulk import insert_frame
 from ..models import FundingEntry, Home, SchoolReturn, Submission
 
 MODELS = {"schools": SchoolReturn, "homes": Home, "funding": FundingEntry}
+FILE_NAME_LENGTH = Submission.file_name.type.length  # characters, on every database
+LONGEST_EXTENSION = 10  # a longer "extension" is part of the name
+
+
+def stored_file_name(file_name: str) -> str:
+    """The uploaded file's name as it fits its column: a longer one (a browser sends
+    whatever the clerk's system allows) keeps its start, an ellipsis and its extension,
+    so the 审核 page still shows what the file was."""
+    if len(file_name) <= FILE_NAME_LENGTH:
+        return file_name
+    extension = PurePath(file_name).suffix
+    if len(extension) > LONGEST_EXTENSION:
+        extension = ""
+    return file_name[:FILE_NAME_LENGTH - len(extension) - 1] + "…" + extension
 
 
 def current_submission(session: Session, township_code: str, period: str) -> Submission | None:
@@ -48,11 +64,14 @@ def store_submission(session: Session, *, township_code: str, period: str,
     """Add a submission carrying `frames` (sheet key -> typed frame with catalogue keys).
 
     Sheets the file did not carry are copied from the submission it supersedes, which stays
-    in the database, no longer current, so the county can roll back to it."""
+    in the database, no longer current, so the county can roll back to it. `username` None
+    is the command line, named by the operating-system user who ran it."""
+    username = username or Actor.system().username
+    file_name = stored_file_name(file_name)
     previous = current_submission(session, township_code, period)
     if previous is not None:
         previous.is_current = False
-        session.flush()
+        session.flush()  # before the new current row: the database allows one at a time
 
     def has(sheet_key: str) -> bool:
         return sheet_key in frames or bool(previous and getattr(previous, f"has_{sheet_key}"))
