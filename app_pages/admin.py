@@ -7,8 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from liushou_dash import admin, auth, metrics, session
-from liushou_dash.download_audit import audit_download
+from liushou_dash import admin, auth, metrics, session, views
 
 actor = session.page_actor("admin")
 engine = session.engine()
@@ -27,20 +26,23 @@ def users_tab() -> None:
         role = left.selectbox("角色", auth.ROLES, format_func=auth.ROLE_LABELS.get)
         township = right.selectbox("所属乡镇（仅乡镇填报员）", [NO_TOWNSHIP, *townships],
                                    format_func=lambda c: townships.get(c, "（不指定）"))
-        password = left.text_input("初始密码", type="password",
-                                   help=f"至少 {auth.MIN_PASSWORD_LENGTH} 个字符")
+        password = left.text_input("初始密码", type="password", help=auth.PASSWORD_RULES)
         if st.form_submit_button("创建", type="primary"):
             session.act(auth.create_user, actor, username, role, password, township or None,
                         display_name, done=lambda user: f"已创建账号 {user.username}")
     st.markdown("**管理已有账号**")
     name = st.selectbox("账号", users["用户名"].tolist())
     left, right = st.columns(2)
-    new_password = left.text_input("重置为新密码", type="password", key="reset_password")
-    if left.button("重置密码（同时解除锁定）"):
+    new_password = left.text_input("重置为新密码", type="password", key="reset_password",
+                                   help=f"{auth.PASSWORD_RULES}；该账号已有的登录随即结束")
+    if left.button("重置密码"):
         session.act(auth.reset_password, actor, name, new_password, done=f"已重置 {name} 的密码")
+    if left.button("解除登录等待", help="密码多次输错后，该账号每次登录前须等待片刻（最长 "
+                   f"{auth.ACCOUNT_DELAY.cap.seconds} 秒）；解除后可立即登录"):
+        session.act(auth.unlock_user, actor, name, done=f"已解除 {name} 的登录等待")
     if right.button("停用账号"):
         session.act(auth.set_active, actor, name, False, done=f"已停用 {name}")
-    if right.button("启用账号（同时解除锁定）"):
+    if right.button("启用账号"):
         session.act(auth.set_active, actor, name, True, done=f"已启用 {name}")
 
 
@@ -89,11 +91,10 @@ def audit_tab() -> None:
     log = admin.audit_log(engine, actor, who or None, what, since, until)
     st.caption(f"共 {len(log)} 条（最多显示 {admin.AUDIT_LIMIT} 条，按时间倒序）")
     session.table(log)
-    st.download_button("下载审计日志（CSV）", data=admin.audit_csv(log),
-                       file_name=f"审计日志_{today:%Y%m%d}.csv", mime="text/csv",
-                       on_click=audit_download, args=(engine, actor, "audit_log"),
-                       kwargs={"user": who, "actions": what, "since": since, "until": until},
-                       icon=":material/download:")
+    views.audited_download("下载审计日志（CSV）", admin.audit_csv(log),
+                           f"审计日志_{today:%Y%m%d}.csv", views.MIME_TYPES["csv"], "audit_log",
+                           {"user": who, "actions": what, "since": since, "until": until},
+                           icon=":material/download:")
 
 
 session.show_flash()

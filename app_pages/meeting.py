@@ -1,9 +1,10 @@
 """会议大屏: the headline indicators, the township league table and the map in large type for
 the joint meeting's projector. It redraws itself every minute from the shared cache, so many
-open screens cost the database one query per refresh. Layout only."""
+open screens cost the database one query per refresh; each redraw passes the login gate
+(session.fragment), so a screen whose session has ended shows the login. Layout only."""
 import streamlit as st
 
-from liushou_dash import catalog, kpi, maps, metrics, ui, views
+from liushou_dash import catalog, kpi, maps, metrics, session, ui, views
 
 MAP_CANVAS = (640, 600)  # the map's part of a 1920 × 1080 projector with the sidebar folded
 
@@ -11,7 +12,7 @@ flt = views.page_start("留守儿童关爱工作 · 联席会议大屏")
 views.large_type()
 
 
-@st.fragment(run_every=ui.MEETING_REFRESH_SECONDS)
+@session.fragment(run_every=ui.MEETING_REFRESH_SECONDS)
 def screen():
     period = flt.latest
     st.subheader(views.as_of_text(flt))

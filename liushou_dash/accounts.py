@@ -48,8 +48,10 @@ def demo_accounts() -> pd.DataFrame:
 
 
 def create_first_admin(engine: Engine, username: str, password: str,
-                       display_name: str = "") -> Actor:
-    """The first administrator of a fresh production database, then logged in.
+                       display_name: str = "", address: str | None = None) -> Actor:
+    """The first administrator of a fresh production database, then logged in (from
+    `address`, as auth.authenticate takes it). The audit names the new account as its own
+    creator: nobody else made it.
 
     Refused as soon as any account exists: judged again in the transaction that inserts
     (auth.create_user's only_if_first), not only on the screen, so that the form cannot be
@@ -58,4 +60,4 @@ def create_first_admin(engine: Engine, username: str, password: str,
         raise PermissionError(auth.ALREADY_SET_UP)
     auth.create_user(engine, Actor.system(), username, "admin", password,
                      display_name=display_name, only_if_first=True)
-    return auth.authenticate(engine, username, password)
+    return auth.authenticate(engine, username, password, address=address)

@@ -18,7 +18,9 @@ from sqlalchemy.engine import Engine
 
 from . import audit, auth, export
 from .auth import Actor, acting
-from .masterdata import MasterDataError, read_master, store_in, store_township_boundaries
+from .ingest.read import Unreadable, read_upload
+from .masterdata import (MasterDataError, master_from_sheets, read_master, store_in,
+                         store_township_boundaries)
 from .metrics import DEADLINE_SETTING, deadline_day
 from .models import STATUS_LABELS, AuditEntry, School, Setting, Township, Village
 
@@ -28,35 +30,42 @@ MASTER_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
 BOUNDARY_TYPES = ("Polygon", "MultiPolygon")
 AUDIT_LIMIT = 5000
 ACTION_LABELS = {
-    "login": "登录", "login_failed": "登录失败", "login_locked": "锁定期间尝试登录",
-    "account_locked": "账号被锁定", "login_inactive": "停用账号尝试登录", "logout": "退出登录",
+    "login": "登录", "login_failed": "登录失败", "login_delayed": "等待期间尝试登录",
+    "login_locked": "锁定期间尝试登录", "account_locked": "账号被锁定",  # rows from before the delays
+    "login_inactive": "停用账号尝试登录", "logout": "退出登录", "unlock_user": "解除登录等待",
     "expired": "登录超时", "create_user": "创建用户", "change_password": "修改密码",
     "reset_password": "重置密码", "activate": "启用账号", "deactivate": "停用账号",
     "denied": "越权操作被拒绝", "submit": "提交数据", "approve": "审核通过", "return": "退回",
     "unlock": "解锁", "roll_back": "回退", "download": "下载数据", "load_master": "导入主数据",
     "load_boundaries": "导入乡镇边界", "set_deadline": "设置上报截止日",
+    "seed_demo": "生成示例数据", "migrate": "升级数据库结构", "backup": "备份数据库",
+    "restore": "恢复数据库",
 }
 OBJECT_LABELS = {"user": "账号", "submission": "提交", "masterdata": "主数据",
-                 "setting": "设置", "download": "下载", "audit": "审计日志"}
+                 "setting": "设置", "download": "下载", "audit": "审计日志", "database": "数据库"}
 # The audit rows' details (audit.record's keyword arguments, stored as JSON) in words.
 DETAIL_LABELS = {
-    "refused": "被拒操作", "reason": "原因", "failures": "连续输错次数", "until": "截至",
+    "refused": "被拒操作", "reason": "原因", "failures": "近期输错次数", "until": "截至",
+    "address": "来源地址",
     "role": "角色", "township_code": "乡镇代码", "display_name": "姓名",
     "status_before": "原状态", "status_after": "新状态", "status": "状态", "comment": "意见",
     "approved_by": "原审核人", "file_name": "文件名", "file": "文件名", "sha256": "文件摘要",
     "carried": "沿用上月", "townships": "乡镇数", "villages": "村(居)数", "schools": "学校数",
     "stored": "已导入", "without": "缺边界乡镇数", "before": "原值", "after": "新值",
     "township": "乡镇", "period": "月份", "user": "用户", "actions": "操作", "since": "起",
+    "level": "层级", "format": "格式", "scale": "规模", "counties": "县数", "periods": "月数",
+    "submissions": "提交份数",
 }
 _DETAIL_VALUES = {"refused": ACTION_LABELS, "actions": ACTION_LABELS, "role": auth.ROLE_LABELS,
                   "status_before": STATUS_LABELS, "status_after": STATUS_LABELS,
-                  "status": STATUS_LABELS}
+                  "status": STATUS_LABELS, "level": {"township": "乡镇", "school": "学校"},
+                  "scale": {"county": "县", "city": "市", "province": "省"}}
 AUDIT_COLUMNS = {"at": "时间", "username": "用户", "action_label": "操作",
                  "object_label": "对象类型", "object_id": "对象", "before_id": "原记录",
                  "after_id": "新记录", "detail": "详情"}
 USER_COLUMNS = {"username": "用户名", "display_name": "姓名", "role_label": "角色",
-                "township_name": "乡镇", "active": "启用", "failed_logins": "连续输错次数",
-                "locked_until": "锁定至", "created_at": "创建时间"}
+                "township_name": "乡镇", "active": "启用", "failures": "近期输错次数",
+                "wait_until": "登录等待至", "created_at": "创建时间"}
 
 
 # --- Master data and boundaries ----------------------------------------------------------------
@@ -71,9 +80,35 @@ def _safe_name(file_name: str) -> str:
     return name
 
 
+def _text(value) -> str:
+    """A cell as pandas' read_excel(dtype=str) gives it: 520525108.0 read as 520525108."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _sheet_frame(rows: list[list]) -> pd.DataFrame:
+    """A raw sheet as a text table with its first row as the header."""
+    if not rows:
+        return pd.DataFrame()
+    header, *body = [[_text(v).strip() for v in row] for row in rows]
+    return pd.DataFrame(body, columns=header)
+
+
 def _read_upload(data: bytes, file_name: str):
+    """A workbook is read in the reader worker, like a township's return: no file can take
+    the server down (a stray far-away cell would make calamine build a huge grid here)."""
+    name = _safe_name(file_name)
+    if PurePath(name).suffix.lower() != ".csv":
+        try:
+            sheets = read_upload(data)
+        except Unreadable as refusal:
+            raise MasterDataError([refusal.issue.message]) from None
+        return master_from_sheets({sheet.name: _sheet_frame(sheet.rows) for sheet in sheets})
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / _safe_name(file_name)
+        path = Path(folder) / name
         path.write_bytes(data)
         try:
             return read_master(path)

@@ -1,8 +1,10 @@
 """The login gate and what the account pages share, on the Streamlit side.
 
-The session holds the logged-in `auth.Actor` and the time of its last activity. On every
-rerun the gate re-reads the account from the database (a deactivated account or a changed
-role takes effect at once) and logs out a session idle for auth.SESSION_IDLE_MINUTES.
+The session holds the logged-in `auth.Actor` (with the session epoch it logged in under) and
+the time of its last activity. On every rerun the gate re-reads the account from the database
+(a deactivated account, a changed role or a password changed elsewhere takes effect at once)
+and logs out a session idle for auth.SESSION_IDLE_MINUTES. A fragment's own runs do not pass
+through app.py, so fragments are made with `fragment`, which passes the gate first.
 Logging in, the first administrator and every rule live in auth.py and accounts.py; this
 module only draws the screens. Hiding a page is not access control: pages pass the actor to
 core functions that check it again.
@@ -10,6 +12,8 @@ core functions that check it again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import re
 from pathlib import PurePath
 
@@ -25,7 +29,6 @@ from .navigation import PAGES
 ACTOR, LAST_SEEN, FLASH = "actor", "last_seen", "flash"
 TITLE = "留守儿童关爱工作监测平台"
 EXPIRED = f"超过 {auth.SESSION_IDLE_MINUTES} 分钟未操作，登录已失效，请重新登录"
-GONE = "账号已停用或不存在，请联系系统管理员"
 NOT_ALLOWED = "当前账号无权访问此页面"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -42,8 +45,10 @@ def plain(text) -> str:
 
 def table(frame) -> None:
     """A table as every account page shows one: no index, "—" for what is empty. Cells are
-    drawn as text, so whatever a file or a user put in them is never markup."""
-    st.dataframe(frame, hide_index=True, placeholder=ui.NOT_AVAILABLE)
+    drawn as text, so whatever a file or a user put in them is never markup, and defused,
+    so a cell copied into Excel is never a formula."""
+    from .export import defused  # one rule for every surface (export.defuse)
+    st.dataframe(defused(frame), hide_index=True, placeholder=ui.NOT_AVAILABLE)
 
 
 # --- Messages that survive a rerun ------------------------------------------------------------
@@ -92,7 +97,10 @@ def _forget(message: str | None = None) -> None:
         flash(message, "warning")
 
 
-def _current() -> Actor | None:
+def _still_valid() -> Actor | None:
+    """The session's actor as the database sees it now; None when nobody is logged in, or
+    after ending a session that no longer holds (idle too long, account deactivated,
+    password changed elsewhere), keeping the reason for the login screen."""
     actor = st.session_state.get(ACTOR)
     if actor is None:
         return None
@@ -100,11 +108,17 @@ def _current() -> Actor | None:
         auth.logout(engine(), actor, "expired")
         _forget(EXPIRED)
         return None
-    fresh = auth.refresh_actor(engine(), actor)
-    if fresh is None:
-        _forget(GONE)
+    try:
+        return auth.refresh_actor(engine(), actor)
+    except auth.SessionEnded as ended:
+        _forget(str(ended))
         return None
-    _remember(fresh)
+
+
+def _current() -> Actor | None:
+    fresh = _still_valid()
+    if fresh is not None:
+        _remember(fresh)  # a rerun is activity
     return fresh
 
 
@@ -116,6 +130,34 @@ def gate() -> Actor:
         st.stop()
     _sidebar(actor)
     return actor
+
+
+def fragment(run_every=None):
+    """st.fragment, whose every run passes the gate first. A fragment's own runs (its timer,
+    its widgets) run neither app.py nor its page, so without this a meeting screen would go
+    on refreshing after its session should have ended; when it has, the whole app reruns
+    and the gate shows the login with the reason. A fragment's run is not activity: a
+    screen left refreshing on its own still expires after auth.SESSION_IDLE_MINUTES."""
+    def decorate(body):
+        @st.fragment(run_every=run_every)
+        @functools.wraps(body)
+        def gated(*args, **kwargs):
+            if _still_valid() is None:
+                st.rerun()
+            return body(*args, **kwargs)
+        return gated
+    return decorate
+
+
+def client_address() -> str:
+    """Where this session's browser connects from, for the login throttle (see
+    auth.client_address; proxies are trusted only when listed in LIUSHOU_TRUSTED_PROXIES).
+    Streamlit gives the peer as text, or None for this machine; AppTest's stand-in runtime
+    gives neither, and counts as this machine."""
+    peer = st.context.ip_address
+    return auth.client_address(peer if isinstance(peer, str) else None,
+                               st.context.headers.get_all("X-Forwarded-For"),
+                               os.environ.get("LIUSHOU_TRUSTED_PROXIES", ""))
 
 
 def page_actor(*roles: str) -> Actor:
@@ -166,7 +208,8 @@ def _login_form() -> None:
         submitted = st.form_submit_button("登录", type="primary")
     if submitted:
         try:
-            actor = auth.authenticate(engine(), username, password)
+            actor = auth.authenticate(engine(), username, password,
+                                      address=client_address())
         except LoginError as refusal:
             st.error(str(refusal))
             return
@@ -181,8 +224,7 @@ def _first_admin_form() -> None:
     with st.form("first_admin"):
         username = st.text_input("管理员用户名", help="2–50 位小写字母、数字或 _ . -")
         display_name = st.text_input("姓名")
-        password = st.text_input("密码", type="password",
-                                 help=f"至少 {auth.MIN_PASSWORD_LENGTH} 个字符")
+        password = st.text_input("密码", type="password", help=auth.PASSWORD_RULES)
         again = st.text_input("再次输入密码", type="password")
         submitted = st.form_submit_button("创建管理员并登录", type="primary")
     if not submitted:
@@ -191,7 +233,8 @@ def _first_admin_form() -> None:
         st.error("两次输入的密码不一致")
         return
     try:
-        actor = accounts.create_first_admin(engine(), username, password, display_name)
+        actor = accounts.create_first_admin(engine(), username, password, display_name,
+                                            address=client_address())
     except (ValueError, PermissionError) as refusal:
         st.error(str(refusal))
         return
@@ -218,11 +261,13 @@ def _sidebar(actor: Actor) -> None:
 def _password_form(actor: Actor) -> None:
     with st.form("change_password", clear_on_submit=True):
         old = st.text_input("原密码", type="password")
-        new = st.text_input("新密码", type="password")
+        new = st.text_input("新密码", type="password", help=auth.PASSWORD_RULES)
         submitted = st.form_submit_button("修改")
     if submitted:
         try:
-            auth.change_password(engine(), actor, old, new)
-            st.success("密码已修改")
+            # this session goes on under the account's new epoch; its other sessions end
+            _remember(auth.change_password(engine(), actor, old, new,
+                                           address=client_address()))
+            st.success("密码已修改，该账号在其他地方的登录已结束")
         except (ValueError, PermissionError) as refusal:
             st.error(str(refusal))

@@ -10,6 +10,7 @@ months, and choosing townships reads nothing.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -23,7 +24,8 @@ from .metrics import Filter, period_label  # noqa: F401  (re-exported for the pa
 from .rules import load_rules
 
 CACHE_TTL_SECONDS = 300
-MEETING_REFRESH_SECONDS = 60   # the meeting screen redraws from the cache this often
+# The meeting screen redraws from the cache this often (a test server sets it shorter).
+MEETING_REFRESH_SECONDS = float(os.environ.get("LIUSHOU_MEETING_REFRESH_SECONDS", 60))
 FILTER_KEY = "filter"          # st.session_state: the Filter the sidebar built this run
 ACTOR_KEY = "actor"            # st.session_state: the logged-in auth.Actor, if any
 DEMO_BANNER, NO_DATA_MESSAGE = messages.DEMO_BANNER, messages.NO_DATA  # the login screen's

@@ -2,7 +2,8 @@
 (liushou_dash.session) would have it after a login.
 
 The gate re-reads the account from the database on every run, so a signed-in account must
-exist in it (tests.fixtures.make_user, or `account` here).
+exist in it, under the session epoch it was logged in with (tests.fixtures.make_user, or
+`account` here).
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from liushou_dash import auth
-from liushou_dash.db import dispose_engines
+from liushou_dash.db import dispose_engines, session_maker
+from liushou_dash.models import User
 from liushou_dash.session import ACTOR, LAST_SEEN
 from tests.fixtures import PASSWORD, make_user
 
@@ -52,12 +55,15 @@ def fine(app: AppTest) -> AppTest:
 
 
 def account(engine, role: str, township: str | None = None) -> auth.Actor:
-    """A logged-in account of `role` (and township, for a clerk), made once per database."""
+    """A logged-in account of `role` (and township, for a clerk), made once per database.
+    Made first and logged into if it exists, not the other way round: a failed login would
+    count toward this machine's login delay, and a module asking for many roles would
+    come to wait."""
     username = f"{role}{township or ''}x"
-    try:
-        return auth.authenticate(engine, username, PASSWORD)
-    except auth.LoginError:
-        return make_user(engine, username, role, township)
+    with session_maker(engine)() as session:
+        made = session.scalar(select(User.id).where(User.username == username)) is not None
+    return auth.authenticate(engine, username, PASSWORD) if made else make_user(
+        engine, username, role, township)
 
 
 def sign_in(app: AppTest, actor: auth.Actor, idle: dt.timedelta = dt.timedelta()) -> AppTest:

@@ -1,9 +1,11 @@
-"""The login gate through AppTest: each role's pages, lockout, logout, idle expiry, the first
-administrator of a fresh database, and pages reached by the wrong role."""
+"""The login gate through AppTest: each role's pages, the login delays, logout, idle expiry,
+the first administrator of a fresh database, and pages reached by the wrong role. Sessions
+ended elsewhere (password change, deactivation, the meeting screen) are tests/test_sessions.py."""
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import re
 import threading
 
@@ -11,7 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from liushou_dash import accounts, admin, auth, session
-from liushou_dash.db import dispose_engines, init_db, make_engine
+from liushou_dash.db import dispose_engines, init_db, make_engine, transaction
+from liushou_dash.models import LoginThrottle
 from liushou_dash.navigation import PAGES, ROOT
 from tests.apptest import (app_on, fine, log_in, sign_in,  # noqa: F401
                            url_of, widget)
@@ -54,18 +57,26 @@ def test_each_demo_account_logs_in_and_sees_exactly_its_roles_pages(demo_engine,
     assert home in {s.path for s in EXISTING if role in s.roles}
 
 
-def test_wrong_passwords_are_refused_and_the_fifth_locks_the_account(engine, app_on):
+def test_a_wrong_password_an_unknown_name_and_a_wait_read_the_same(engine, app_on):
     make_user(engine, "clerkz", "clerk", TOWNSHIP)
     app = app_on(engine)
 
-    for _ in range(auth.MAX_FAILED_LOGINS - 1):
-        log_in(app, "clerkz", "wrong-password")
-        assert [e.value for e in app.error] == [auth.BAD_LOGIN]
     log_in(app, "clerkz", "wrong-password")
-    assert "锁定" in app.error[0].value
-    log_in(app, "clerkz", PASSWORD)  # the right password does not help while locked
-    assert "锁定" in app.error[0].value and on_login_screen(app)
-    assert len(audit_rows(engine, "account_locked", "clerkz")) == 1
+    assert [e.value for e in app.error] == [auth.BAD_LOGIN]
+    log_in(app, "nobody", PASSWORD)
+    assert [e.value for e in app.error] == [auth.BAD_LOGIN]
+    [failed, unknown] = audit_rows(engine, "login_failed")
+    assert json.loads(failed.detail)["address"] == auth.LOOPBACK   # this machine, in AppTest
+    assert unknown.username is None
+
+    with transaction(engine) as session:  # this machine's address, as after many failures
+        session.merge(LoginThrottle(key=f"ip:{auth.LOOPBACK}",
+                                    failures=auth.ADDRESS_DELAY.most,
+                                    last_failure=dt.datetime.now(),
+                                    wait_until=dt.datetime.now() + auth.ADDRESS_DELAY.cap))
+    log_in(app, "clerkz", PASSWORD)  # the right password, before the wait is over
+    assert [e.value for e in app.error] == [auth.BAD_LOGIN] and on_login_screen(app)
+    assert audit_rows(engine, "login_delayed", "clerkz")
 
 
 def test_logout_returns_to_the_login_screen_and_is_audited(engine, app_on):
@@ -133,11 +144,24 @@ def test_a_fresh_production_database_asks_for_the_first_administrator(engine, ap
 
     assert app.session_state[session.ACTOR].role == "admin"
     app.switch_page("app_pages/admin.py")
-    [created] = audit_rows(engine, "create_user", auth.SYSTEM)
-    assert created.object_id == "chief"
+    [created] = audit_rows(engine, "create_user")   # made by nobody else: itself
+    assert (created.username, created.object_id) == ("chief", "chief")
     with pytest.raises(PermissionError):  # the form cannot be replayed once an account exists
         accounts.create_first_admin(engine, "intruder", "Lsz-intrude-1", "")
     assert app_on(engine).button[0].label == "登录"
+
+
+@pytest.mark.parametrize("password, why", [("Lsz-first", "至少"), ("a123456789", "常见"),
+                                           ("Chief-2026-x", "用户名"), (" " * 10, "空格")])
+def test_the_first_administrator_needs_a_good_password(engine, app_on, password, why):
+    app = app_on(engine)
+    for box, text in zip(app.text_input, ("chief", "县管理员", password, password)):
+        box.input(text)
+    widget(app.button, "创建管理员并登录").click()
+    fine(app.run())
+
+    assert why in app.error[0].value and session.ACTOR not in app.session_state
+    assert not audit_rows(engine, "create_user")
 
 
 @pytest.mark.parametrize("page, role, township", [

@@ -3,7 +3,10 @@ the administrator checks of liushou_dash.admin."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+
+import openpyxl
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,7 +17,8 @@ from liushou_dash.masterdata import DEMO_DIR, MasterDataError
 from liushou_dash.models import School
 from tests.apptest import (app_on, fine, press, table_with,  # noqa: F401
                            widget)
-from tests.fixtures import TOWNSHIP, audit_rows, make_user
+from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
+from tests.test_upload_bombs import with_cell
 
 XSS = "<script>alert(1)</script>"
 NEW_SCHOOL = "5205259999"
@@ -61,7 +65,7 @@ def test_reset_password_then_deactivate_and_reactivate(engine, page):
     app = page()
     widget(app.selectbox, "账号").set_value("staffy")
     widget(app.text_input, "重置为新密码").input("Lsz-reset-2026")
-    press(app, "重置密码（同时解除锁定）")
+    press(app, "重置密码")
     assert auth.authenticate(engine, "staffy", "Lsz-reset-2026").role == "staff"
 
     widget(app.selectbox, "账号").set_value("staffy")
@@ -71,8 +75,59 @@ def test_reset_password_then_deactivate_and_reactivate(engine, page):
     assert table_with(app, "用户名").set_index("用户名").loc["staffy", "启用"] == "否"
 
     widget(app.selectbox, "账号").set_value("staffy")
-    press(fine(app.run()), "启用账号（同时解除锁定）")
+    press(fine(app.run()), "启用账号")
     assert auth.authenticate(engine, "staffy", "Lsz-reset-2026")
+
+
+@pytest.mark.parametrize("password, why", [("Lsz-new", "至少"), ("woaini1314", "常见"),
+                                           ("Clerk101-pw", "用户名"), (" " * 10, "空格")])
+def test_the_create_form_refuses_a_weak_password(engine, page, password, why):
+    app = fill(page(), {"用户名": "clerk101", "角色": "clerk",
+                        "所属乡镇（仅乡镇填报员）": TOWNSHIP, "初始密码": password})
+    press(app, "创建")
+    assert why in app.error[0].value
+    assert "clerk101" not in table_with(app, "用户名")["用户名"].tolist()
+
+
+@pytest.mark.parametrize("password, why", [("88888888", "至少"), ("a123456789", "常见"),
+                                           ("xx-staffy-xx", "用户名")])
+def test_the_reset_form_refuses_a_weak_password(engine, page, password, why):
+    make_user(engine, "staffy", "staff")
+    app = page()
+    widget(app.selectbox, "账号").set_value("staffy")
+    widget(app.text_input, "重置为新密码").input(password)
+    press(app, "重置密码")
+    assert why in app.error[0].value
+    assert auth.authenticate(engine, "staffy", PASSWORD)
+
+
+def test_the_admin_resets_their_own_password_only_in_the_sidebar(engine, page):
+    app = page()
+    widget(app.selectbox, "账号").set_value("boss")
+    widget(app.text_input, "重置为新密码").input("Taken-over-2026")
+    press(app, "重置密码")
+    assert "修改密码" in app.error[0].value
+    assert auth.authenticate(engine, "boss", PASSWORD)
+
+
+def test_the_users_table_shows_a_login_delay_and_the_admin_lifts_it(engine, page):
+    make_user(engine, "staffy", "staff")
+    for _ in range(auth.ACCOUNT_DELAY.most):   # a stranger, all at once
+        with pytest.raises(auth.LoginError):
+            auth.authenticate(engine, "staffy", "Guess-123456", address="203.0.113.9")
+    app = page()
+    users = table_with(app, "用户名").set_index("用户名")
+    assert users.loc["staffy", "近期输错次数"] == auth.ACCOUNT_DELAY.free + 1
+    assert pd.notna(users.loc["staffy", "登录等待至"])
+
+    widget(app.selectbox, "账号").set_value("staffy")
+    press(app, "解除登录等待")
+
+    assert "已解除 staffy 的登录等待" in app.success[0].value
+    users = table_with(app, "用户名").set_index("用户名")
+    assert users.loc["staffy", "近期输错次数"] == 0 and pd.isna(users.loc["staffy", "登录等待至"])
+    assert auth.authenticate(engine, "staffy", PASSWORD, address="198.51.100.4")
+    assert audit_rows(engine, "unlock_user", "boss")[0].object_id == "staffy"
 
 
 # --- Master data -----------------------------------------------------------------------------
@@ -173,7 +228,7 @@ def test_the_audit_log_filters_by_who_and_what_and_its_download_is_audited(engin
     widget(app.multiselect, "操作").set_value(["login_failed"])
     log = table_with(fine(app.run()), "详情")
     assert log["操作"].tolist() == ["登录失败"]
-    assert log["详情"].tolist() == ["连续输错次数：1"]       # in words, not JSON
+    assert log["详情"].tolist() == ["近期输错次数：1；来源地址：127.0.0.1"]  # words, not JSON
 
     widget(app.download_button, "下载审计日志（CSV）").click()
     fine(app.run())
@@ -228,6 +283,36 @@ def test_the_deadline_must_exist_in_every_month(engine, boss):
 def test_a_master_file_must_be_csv_or_excel(engine, boss):
     with pytest.raises(MasterDataError, match="不是 CSV 或 Excel"):
         admin.load_master_file(engine, boss, b"x", "../../etc/passwd")
+
+
+def schools_workbook(name: str) -> bytes:
+    """The schools table as the 学校 sheet of a workbook, codes typed as numbers."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "学校"
+    sheet.append(["code", "name", "township_code", "type"])
+    sheet.append([int(NEW_SCHOOL), name, int(TOWNSHIP), "小学"])
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+def test_a_master_workbook_is_read_in_the_reader_worker(engine, boss):
+    """Codes typed as numbers come back as the codes (not 5205251089.0)."""
+    counts = admin.load_master_file(engine, boss, schools_workbook("新建小学"), "主数据.xlsx")
+    assert counts["schools"] == 1
+    with session_maker(engine)() as session:
+        assert session.get(School, NEW_SCHOOL).name == "新建小学"
+
+
+def test_a_master_workbook_reaching_a_far_cell_is_refused_without_harm(engine, boss):
+    """One stray cell at XFD1048576 (a grid of 17 billion cells) is refused by the reader
+    worker's scan, naming the cell, and nothing is stored."""
+    bomb = with_cell(schools_workbook("新建小学"), b'<c r="XFD1048576"><v>1</v></c>')
+    with pytest.raises(MasterDataError, match="表格区域过大.*XFD1048576"):
+        admin.load_master_file(engine, boss, bomb, "主数据.xlsx")
+    with session_maker(engine)() as session:
+        assert session.get(School, NEW_SCHOOL) is None
 
 
 def test_a_master_load_whose_audit_row_fails_stores_nothing(engine, boss, monkeypatch):

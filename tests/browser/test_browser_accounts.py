@@ -1,7 +1,8 @@
 """Accounts, upload, review and administration in a real browser (Chromium via Playwright
 against `streamlit run`, on its own copy of the demo database): the demo accounts log in, a
 clerk uploads real files through the page, the county approves, a hostile school name stays
-text, and the server's hardening settings hold. Screenshots land in tests/screenshots/.
+text, the server's hardening settings hold, and a meeting screen left open shows the login
+once its session ends elsewhere. Screenshots land in tests/screenshots/.
 """
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 
 import openpyxl
 import pytest
 
 from liushou_dash import uploads, views, workflow
+from liushou_dash import auth
 from liushou_dash.auth import ROLE_LABELS, Actor
 from liushou_dash.db import make_engine, session_maker
 from liushou_dash.handback import ERROR_FILL
@@ -202,20 +205,65 @@ def test_the_servers_hardening_settings_hold(server, browser, requests):
     page.context.close()
 
 
-def test_a_page_address_opened_first_on_a_fresh_server_asks_for_a_login(demo_db, browser):
+@contextmanager
+def fresh_server(demo_db: str, **environment: str):
+    """Another server on the module's database, started here (with `environment` added):
+    the URL."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1"],
-        cwd=ROOT, env={**os.environ, "LIUSHOU_DATABASE_URL": demo_db},
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env={**os.environ, "LIUSHOU_DATABASE_URL": demo_db, **environment},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
-        page = open_page(browser, f"{url}/children", [])
-        body = page.inner_text("body")
-        page.context.close()
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_page_address_opened_first_on_a_fresh_server_asks_for_a_login(demo_db, browser):
+    with fresh_server(demo_db) as url:
+        page = open_page(browser, f"{url}/children", [])
+        body = page.inner_text("body")
+        page.context.close()
     assert "用户名" in body and "留守儿童数" not in body, json.dumps(body[:200])
+
+
+MEETING_PASSWORD = "Lsz-meeting-2026"
+
+
+def meeting_screen(browser, url: str, username: str):
+    """A leader's meeting screen, logged in through the page and left open."""
+    page = open_page(browser, url, [])
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(MEETING_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("退出登录").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    go_to(page, "会议大屏")
+    assert "联席会议大屏" in page.inner_text("[data-testid='stMain']")
+    return page
+
+
+def test_a_meeting_screen_left_open_shows_the_login_once_its_session_ends(demo_db, browser,
+                                                                         engine):
+    """Nobody touches the screens: their fragment's timer (one second on this server) is
+    what finds the password reset and the deactivation, and shows the login."""
+    for name in ("meeting_a", "meeting_b"):
+        auth.create_user(engine, Actor.system(), name, "leader", MEETING_PASSWORD)
+    with fresh_server(demo_db, LIUSHOU_MEETING_REFRESH_SECONDS="1") as url:
+        reset, deactivated = [meeting_screen(browser, url, name)
+                              for name in ("meeting_a", "meeting_b")]
+        auth.reset_password(engine, Actor.system(), "meeting_a", "Lsz-meeting-new-2026")
+        auth.set_active(engine, Actor.system(), "meeting_b", False)
+        for page, why, name in ((reset, auth.SESSION_ENDED, "reset"),
+                                (deactivated, auth.ACCOUNT_GONE, "deactivated")):
+            page.get_by_role("button", name="登录", exact=True).wait_for(timeout=30_000)
+            wait_idle(page)
+            assert why in page.inner_text("body") and not exceptions(page)
+            assert "联席会议大屏" not in page.inner_text("body")
+            screenshot(page, f"meeting_ended_{name}")
+            page.context.close()
