@@ -6,13 +6,11 @@ import datetime as dt
 
 import streamlit as st
 
-from liushou_dash import bulletin, session, ui
+from liushou_dash import bulletin, session, ui, views
 from liushou_dash.bulletin import Heading, Paragraph, Picture, Table
 from liushou_dash.db import database_url, engine_for
-from liushou_dash.download_audit import audit_download
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PICTURE_WIDTH = 860  # px: the charts are drawn for an A4 page, not a wide screen
 SCOPE_NOTE = ("通报覆盖全县各乡镇（街道），不受侧边栏的乡镇、学校类型筛选影响；数据为各乡镇当前"
               "报送的数据（含未审核），与“数据下载”导出的乡镇表一致。")
@@ -44,7 +42,7 @@ def show(block) -> None:
         st.markdown(bold_lead(block.lead) + ui.plain(block.text))
     elif isinstance(block, Table):
         st.markdown(f"**{block.caption}**")
-        st.dataframe(block.frame, hide_index=True)
+        session.table(block.frame)
         if block.note:
             st.caption(ui.plain(block.note))
     elif isinstance(block, Picture):
@@ -52,13 +50,8 @@ def show(block) -> None:
 
 
 def download(column, label: str, data: bytes, name: str, mime: str, primary: bool = False):
-    actor = ui.current_actor()
-    column.download_button(
-        label, data, file_name=name, mime=mime, icon="⬇️", width="stretch",
-        type="primary" if primary else "secondary",
-        on_click=audit_download if actor else "ignore",
-        args=(ui.engine(), actor, "bulletin") if actor else None,
-        kwargs={"file": name} if actor else None)
+    views.audited_download(label, data, name, mime, "bulletin", where=column, icon="⬇️",
+                           width="stretch", type="primary" if primary else "secondary")
 
 
 session.page_actor("leader", "staff", "admin")
@@ -79,7 +72,7 @@ title, blocks, docx, xlsx = build(url, period, ui.today())
 
 left, right = st.columns(2)
 download(left, "下载通报（Word）", docx, f"{title}.docx", DOCX_MIME, primary=True)
-download(right, "下载通报表格（Excel）", xlsx, f"{title}.xlsx", XLSX_MIME)
+download(right, "下载通报表格（Excel）", xlsx, f"{title}.xlsx", views.MIME_TYPES["xlsx"])
 
 st.header(title, divider="red")
 for block in blocks:

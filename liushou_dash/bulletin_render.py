@@ -26,7 +26,7 @@ from .alerts import REPORT_LABELS
 from .alerts import as_frame as alerts_frame
 from .bulletin import (GROUP, KPI_KEYS, OFFICE, Bulletin, Heading, Paragraph, Picture, Table,
                        title)
-from .export import display_width, neutralise
+from .export import defuse, display_width
 
 RED = RGBColor(0xC0, 0x00, 0x00)
 TITLE_FONT, BODY_FONT, HEADING_FONT, LEAD_FONT = "宋体", "仿宋", "黑体", "楷体"
@@ -264,7 +264,7 @@ def _xlsx_value(value):
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, str):
-        return neutralise(value)
+        return defuse(value)
     return value.item() if hasattr(value, "item") else value
 
 

@@ -28,16 +28,27 @@ XLSX_NUMBER_FORMATS = {COUNT: "0", PERCENT: "0.0%", RATIO: "0.00", MONEY: "#,##0
 RATE_DECIMALS, MONEY_DECIMALS = 4, 2
 XLSX_MAX_ROWS = 1_048_576  # Excel's limit, header row included
 
-# A spreadsheet treats a cell starting with one of these as a formula (or DDE payload).
-FORMULA_TRIGGER = re.compile(r"^[=+\-@\t\r]")
+# A spreadsheet runs a cell starting with one of these as a formula (or a DDE payload):
+# = + - @ after any spaces, their full-width forms (what a Chinese input method types, and
+# what Excel and WPS take for them), or a leading tab or carriage return.
+FORMULA_TRIGGER = re.compile(r"^(?:[\t\r]|\s*[=+\-@＝＋－＠])")
+INERT_PREFIX = "'"  # Excel's own mark for "text as typed": shown, never run
 
 
 def export_table(engine: Engine, period_from: str, period_to: str,
                  townships: Iterable[str] | None = None, level: str = "township",
                  fmt: str = "csv", columns: Iterable[str] | None = None) -> bytes:
     """The table of `level` ("township" or "school") for the months from `period_from` to
-    `period_to`, as CSV or XLSX bytes. `columns` picks catalogue keys (ids always come)."""
-    flt = metrics.Filter.between(period_from, period_to,
+    `period_to`, as CSV or XLSX bytes. `columns` picks catalogue keys (ids always come).
+    Months outside the stored ones have no rows: any range may be asked for (a whole
+    century included), and one without data gives the header alone."""
+    metrics.periods_between(period_from, period_to)  # a malformed or reversed range: ValueError
+    span = metrics.period_span(engine)  # "YYYY-MM" compare as months do
+    first, last = (max(period_from, span[0]), min(period_to, span[1])) if span else ("", "")
+    if span is None or first > last:
+        return frame_bytes(pd.DataFrame(columns=export_columns(level, columns)), fmt,
+                           SHEET_TITLES[level])
+    flt = metrics.Filter.between(first, last,
                                  townships=None if townships is None else tuple(townships))
     return export_bytes(engine, flt, level, fmt, columns)
 
@@ -78,14 +89,48 @@ def export_frame(engine: Engine, flt: metrics.Filter, level: str = "township",
 
 # --- Formula-injection safety ------------------------------------------------------------------
 
-def neutralise(text: str) -> str:
-    """Text that a spreadsheet will show, not run: a leading quote disarms formula triggers."""
-    return "'" + text if FORMULA_TRIGGER.match(text) else text
+def formula_like(value) -> bool:
+    """Whether a spreadsheet would run `value`: text only (-3 as a number is a number)."""
+    return isinstance(value, str) and FORMULA_TRIGGER.match(value) is not None
 
 
-def _safe_text(column: pd.Series) -> pd.Series:
+def defuse(value):
+    """The rule for every surface that hands text on (CSV, XLSX, the tables on the pages,
+    whose cells can be copied into Excel): formula-like text gets a leading apostrophe, so
+    it is shown as typed, never run. Anything else (numbers, None) is returned as it is."""
+    return INERT_PREFIX + value if formula_like(value) else value
+
+
+def defused(frame) -> pd.DataFrame:
+    """A copy of `frame` (or of anything pd.DataFrame takes) with `defuse` applied to every
+    text cell, the index's included; numeric columns are left as they are."""
+    shown = pd.DataFrame(frame).copy()
+    for key in shown.columns:
+        if not pd.api.types.is_numeric_dtype(shown[key]):
+            shown[key] = shown[key].map(defuse)
+    if not pd.api.types.is_numeric_dtype(shown.index):
+        shown.index = shown.index.map(defuse)
+    return shown
+
+
+def defuse_cells(workbook: Workbook) -> None:
+    """The same rule for a workbook that comes back (the template a clerk fills and uploads
+    again): formula-like text stays as typed, in a text cell with Excel's quote prefix, so it
+    is shown, never run, and reads back unchanged (an apostrophe would be stored with it on
+    the next upload)."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if formula_like(cell.value):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+
+
+def _defused_text(column: pd.Series) -> pd.Series:
+    """`defuse` over a whole text column at once (a province's export has a million rows),
+    missing values as empty text."""
     text = column.astype("string").fillna("")
-    return text.where(~text.str.match(FORMULA_TRIGGER.pattern), "'" + text)
+    return text.where(~text.str.match(FORMULA_TRIGGER), INERT_PREFIX + text)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -102,7 +147,7 @@ def _csv_cells(frame: pd.DataFrame, kinds: Mapping[str, str] | None) -> pd.DataF
     for key in frame.columns:
         kind = kind_of(key, kinds)
         if kind == TEXT:
-            cells[key] = _safe_text(frame[key])
+            cells[key] = _defused_text(frame[key])
         elif kind == MONEY:
             cells[key] = frame[key].map(lambda v: "" if pd.isna(v) else f"{v:.{MONEY_DECIMALS}f}")
         elif kind == COUNT:
@@ -147,7 +192,7 @@ def _xlsx_value(value, kind: str):
     if value is None or pd.isna(value):
         return None
     if kind == TEXT:
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+        return defuse(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
     if kind == COUNT:
         return int(value)
     # Rounded as in the CSV, so both formats hand out the same numbers.

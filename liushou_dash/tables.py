@@ -1,7 +1,8 @@
 """Any frame of catalogue keys as a table people read: Chinese headers, numbers formatted the
 way the pages format them, cells of indicators coloured against their targets, formulas as
-column tooltips. Values stay numbers (percentages scaled to 0–100, money to 万元) so that a
-click on a header sorts by value, not by text.
+column tooltips, text defused (export.defuse: a cell copied from a page lands in Excel).
+Values stay numbers (percentages scaled to 0–100, money to 万元) so that a click on a header
+sorts by value, not by text.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import catalog, messages, metrics, targets
+from . import catalog, export, messages, metrics, targets
 
 if TYPE_CHECKING:  # importing pandas' Styler imports matplotlib's pyplot, ~40 MB a server
     from pandas.io.formats.style import Styler
@@ -67,7 +68,7 @@ def _scaled(values: pd.Series, kind: str) -> pd.Series:
         return values.astype("float64") * 100
     if kind == metrics.MONEY:
         return values.astype("float64") / 10000
-    return values.astype("float64") if kind != metrics.TEXT else values
+    return values.astype("float64") if kind != metrics.TEXT else values.map(export.defuse)
 
 
 def plain(frame: pd.DataFrame, labels: Mapping[str, str] | None = None,

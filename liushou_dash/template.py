@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from . import catalog, metrics
 from .catalog import BOOL, CODE, COUNT, DATE, ENUM, MONEY, NUMBER, TEXT, Field, Sheet
 from .db import session_maker
+from .export import defuse_cells
 from .ingest.context import parse_period, period_end
 from .ingest.store import MODELS
 from .models import School, Submission, Township
@@ -339,6 +340,7 @@ def build_template(engine: Engine, township_code: str, period: str) -> bytes:
     _schools_sheet(wb, township, period, schools, last_day)
     _list_sheet(wb, catalog.HOMES, homes, last_day)
     _list_sheet(wb, catalog.FUNDING, funding, last_day)
+    defuse_cells(wb)  # names and notes from the database, never a live formula
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -13,6 +13,7 @@ import streamlit as st
 from . import alerts as alert_rules
 from . import export, kpi, maps, messages, metrics, navigation, progress, session, tables, ui
 from .charts import Chart, VegaChart
+from .download_audit import audit_download
 from .metrics import Filter, period_label
 from .ui import plain
 
@@ -157,8 +158,9 @@ def _every_row(rows: int) -> int:
 
 
 def show_matrix(table: pd.DataFrame) -> None:
-    """The township × month reporting matrix, every township in view, statuses coloured."""
-    st.dataframe(progress.styled_matrix(table), height=_every_row(len(table)))
+    """The township × month reporting matrix, every township in view, statuses coloured
+    (the townships' names defused: the index is copied out with the cells)."""
+    st.dataframe(progress.styled_matrix(export.defused(table)), height=_every_row(len(table)))
 
 
 def show_board(frame: pd.DataFrame, period: str | None = None, height="auto",
@@ -207,6 +209,11 @@ def _legend_html(entries: Sequence[maps.LegendEntry]) -> str:
 
 # --- Downloads ---------------------------------------------------------------------------------
 
+# Data leaves the app one way: through these buttons, whose files come from the defused
+# writers (export, bulletin_render) and whose every click leaves an audit row. The tables'
+# own "Download as CSV" (and copying out of them) is off: client.disableDataExport in
+# .streamlit/config.toml.
+
 def download_buttons(frame: pd.DataFrame, name: str, title: str,
                      kinds: Mapping[str, str] | None = None,
                      labels: Mapping[str, str] | None = None, what: str = "table") -> None:
@@ -217,21 +224,24 @@ def download_buttons(frame: pd.DataFrame, name: str, title: str,
 
 
 def file_buttons(files: Mapping[str, bytes], name: str, what: str) -> None:
-    """One download button per format; each download is audited when somebody is logged
-    in."""
-    on_click = _audit(what, name)
+    """One audited download button per format of the same table."""
     with st.container(horizontal=True):
         for fmt, data in files.items():
-            st.download_button(f"下载 {FORMAT_NAMES[fmt]}", data, f"{name}.{fmt}",
-                               MIME_TYPES[fmt], on_click=on_click, key=f"{name}_{fmt}")
+            audited_download(f"下载 {FORMAT_NAMES[fmt]}", data, f"{name}.{fmt}", MIME_TYPES[fmt],
+                             what, key=f"{name}_{fmt}")
 
 
-def _audit(what: str, name: str):
+def audited_download(label: str, data: bytes, file_name: str, mime: str, what: str,
+                     detail: Mapping | None = None, where=st, **look) -> None:
+    """A download button (drawn in `where`, styled by `look`) whose click records who took
+    `what`: the file's name and `detail` (which filter) go into the audit row. Nobody logged
+    in, no button: an unaudited download is what this is here to prevent."""
     actor = ui.current_actor()
     if actor is None:
-        return "ignore"
-    from .download_audit import audit_download  # written alongside; absent in old checkouts
-    return lambda: audit_download(ui.engine(), actor, what, file=name)
+        return
+    where.download_button(label, data, file_name=file_name, mime=mime, on_click=audit_download,
+                          args=(ui.engine(), actor, what),
+                          kwargs={"file": file_name, **(detail or {})}, **look)
 
 
 # --- The meeting screen ------------------------------------------------------------------------

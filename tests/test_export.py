@@ -211,8 +211,19 @@ def test_cli_writes_the_same_xlsx_cells_as_export_table(db, tmp_path):
         load_sheet(export.export_table(db, *PERIODS, fmt="xlsx")))
 
 
-def test_neutralise():
-    assert export.neutralise("=1+1") == "'=1+1"
-    assert export.neutralise("\tcmd") == "'\tcmd"
-    assert export.neutralise("张家湾镇") == "张家湾镇"
+def test_defuse():
+    for text in ("=1+1", "\tcmd", "\rcmd", " =1", "\u3000@x", "－1", "＝１＋１", "＋1", "＠x"):
+        assert export.defuse(text) == "'" + text, repr(text)
+    for value in ("张家湾镇", "1-2", "a=b", "", -3, -1.5, None):
+        assert export.defuse(value) is value, repr(value)
     assert export.display_width("乡镇a") == 5
+
+
+def test_defused_frames_keep_numbers_as_numbers():
+    frame = pd.DataFrame({"名称": ["=1+1", "张家湾镇", None], "变化": [-3, 2, 0]},
+                         index=pd.Index(["@x", "y", "z"], name="乡镇"))
+    shown = export.defused(frame)
+    assert shown["名称"].tolist()[:2] == ["'=1+1", "张家湾镇"] and shown["名称"].iloc[2] is None
+    assert shown["变化"].tolist() == [-3, 2, 0] and shown["变化"].dtype == "int64"
+    assert shown.index.tolist() == ["'@x", "y", "z"]
+    assert frame.loc["@x", "名称"] == "=1+1"  # a copy: the frame itself is untouched

@@ -48,7 +48,11 @@ def test_a_county_league_table_stays_coloured_without_a_note():
 
 def _alerts(count: int):
     def script(count):
-        from liushou_dash import alerts, views
+        import streamlit as st
+
+        from liushou_dash import alerts, auth, ui, views
+        # the download is drawn for a logged-in user only (views.audited_download)
+        st.session_state[ui.ACTOR_KEY] = auth.Actor("leader", "leader")
         found = [alerts.Alert(alerts.UNGUARDED, alerts.DANGER, "520525108", "张家湾镇",
                               f"S{i}", f"学校{i}", f"学校{i}有1名留守儿童无人监护")
                  for i in range(count)]
