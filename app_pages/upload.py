@@ -1,17 +1,21 @@
 """数据上报 (clerk): template, upload, verdict, the workbook handed back marked, history.
 
 Layout only. liushou_dash.uploads checks the township and runs the ingest; a file is checked
-first (dry run) and stored only when the clerk confirms the same bytes.
+first (dry run) and stored only when the clerk confirms the same bytes. The file is read, and
+the marked copy built, in the reader worker (liushou_dash/ingest/worker.py): whatever a clerk
+uploads, this server and every other session carry on.
 """
 import streamlit as st
 
 from liushou_dash import admin, handback, session, ui, uploads
 from liushou_dash.download_audit import audit_download
+from liushou_dash.ingest import worker
 
 CHECKED, ROUND = "upload_checked", "upload_round"
 
 actor = session.page_actor("clerk")
 engine = session.engine()
+worker.warm()  # the file is read in a worker process: have one ready before it is chosen
 township = actor.township_code
 township_name = admin.townships(engine).get(township, township)
 

@@ -6,6 +6,10 @@ in each cell's comment, and a first sheet 校验结果 listing every finding (al
 name no cell, such as a missing column). An .xls, .ods or CSV upload cannot be edited in
 place, so it comes back as an .xlsx rebuilt from the cells the reader read, at the same
 addresses. A file the reader could not open cannot be marked; the note says so.
+
+It is built in the reader worker (ingest/worker.py), under the same memory and time ceilings
+as reading: openpyxl holds each of a workbook's cells as an object, so a large workbook that
+passed the checks may still be too large to mark; the note then says so too.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
+from .ingest import worker
 from .ingest.issues import Issue
 from .ingest.parse import parse_sheets
 from .ingest.read import ZIP_MAGIC, RawSheet, Unreadable, read_file
@@ -32,6 +37,8 @@ AUTHOR = "上报校验"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MACRO_MIME = "application/vnd.ms-excel.sheet.macroEnabled.12"
 UNREADABLE_NOTE = "文件无法读取，不能在原文件上标注问题，请按上表逐条修改。"
+TOO_LARGE_NOTE = "文件较大，未能在限定的时间和内存内生成标注问题的文件，请按上表逐条修改。"
+HANDBACK_SECONDS = 120  # openpyxl takes some 20 s for a 20,000-school return
 CONVERTED_NOTE = ("上传的是 .xls、.ods 或 CSV 文件，无法在原文件上标注，已按读取到的内容生成 .xlsx："
                   "出错的单元格标红、警告标黄，问题写在单元格批注中。请在原文件中按同样位置修改，"
                   "或直接修改这份 .xlsx 后上传。")
@@ -52,11 +59,22 @@ class Handback:
 
 def hand_back(data: bytes, file_name: str, errors: list[Issue],
               warnings: list[Issue] = ()) -> Handback:
-    """The uploaded file with the cells named by `errors` (red) and `warnings` (yellow)."""
+    """The uploaded file with the cells named by `errors` (red) and `warnings` (yellow),
+    built in the reader worker. A file refused as unreadable (E01) is not read again."""
+    if any(found.code == "E01" for found in errors):
+        return Handback(None, "", UNREADABLE_NOTE)
     try:
-        raw = read_file(data)  # the reader's own bomb and type checks come first
+        return worker.call(_marked, data, file_name, list(errors), list(warnings),
+                           returns=(Handback, Unreadable), timeout=HANDBACK_SECONDS)
     except Unreadable:
         return Handback(None, "", UNREADABLE_NOTE)
+    except worker.WorkerLost:
+        return Handback(None, "", TOO_LARGE_NOTE)
+
+
+def _marked(data: bytes, file_name: str, errors: list[Issue], warnings: list[Issue]) -> Handback:
+    """hand_back's work, in the worker: read as the ingest read, then marked."""
+    raw = read_file(data)  # the reader's own bomb and type checks come first
     names = _sheet_names(raw)
     native = data.startswith(ZIP_MAGIC) and _is_excel(data)
     workbook = _load(data) if native else _rebuild(raw, names)

@@ -3,13 +3,14 @@
 A folder holds townships.csv, villages.csv, schools.csv and optionally county_boundary.geojson
 and a township boundary file (townships*.geojson); a workbook holds sheets named like those
 files (or 乡镇 / 村居 / 学校). Everything is checked before anything is written, and the
-whole load is one transaction.
+whole load, with its audit row, is one transaction.
 """
 from __future__ import annotations
 
 import io
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from . import catalog, rollup, township_months
+from . import audit, catalog, rollup, township_months
+from .auth import Actor
 from .db import transaction
 from .models import County, School, Township, Village
 
@@ -66,11 +68,8 @@ def read_master(source: Path) -> MasterData:
         for path in sorted(source.glob("townships*.geojson")):
             township_boundaries = json.loads(path.read_text(encoding="utf-8"))
     elif source.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
-        sheets = pd.read_excel(source, sheet_name=None, dtype=str, engine="calamine")
-        for table, (_, names, _) in TABLES.items():
-            for sheet_name, frame in sheets.items():
-                if sheet_name.strip().lower() in names:
-                    frames[table] = frame.fillna("").apply(lambda col: col.astype(str).str.strip())
+        frames = _workbook_frames(
+            pd.read_excel(source, sheet_name=None, dtype=str, engine="calamine"))
     elif source.suffix.lower() == ".csv":
         frame = _read_csv(source.read_bytes())
         table = next((t for t, (stem, _, _) in TABLES.items() if source.stem.startswith(stem)),
@@ -81,6 +80,26 @@ def read_master(source: Path) -> MasterData:
         frames[table] = frame
     else:
         raise MasterDataError([f"找不到主数据文件或目录：{source}"])
+    return _master(frames, county_boundary, township_boundaries)
+
+
+def master_from_sheets(sheets: Mapping[str, pd.DataFrame]) -> MasterData:
+    """Master data from a workbook's sheets (text cells, first row the header) read
+    elsewhere: the admin page reads an uploaded workbook in the reader worker."""
+    return _master(_workbook_frames(sheets))
+
+
+def _workbook_frames(sheets: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    frames = {}
+    for table, (_, names, _) in TABLES.items():
+        for sheet_name, frame in sheets.items():
+            if sheet_name.strip().lower() in names:
+                frames[table] = frame.fillna("").apply(lambda col: col.astype(str).str.strip())
+    return frames
+
+
+def _master(frames: dict[str, pd.DataFrame], county_boundary: dict | None = None,
+            township_boundaries: dict | None = None) -> MasterData:
     empty = {t: pd.DataFrame(columns=list(cols)) for t, (_, _, cols) in TABLES.items()}
     return MasterData(**{**empty, **frames}, county_boundary=county_boundary,
                       township_boundaries=township_boundaries)
@@ -153,10 +172,16 @@ def _geometry(feature: dict) -> str:
     return json.dumps(feature["geometry"], ensure_ascii=False, separators=(",", ":"))
 
 
-def store(engine: Engine, md: MasterData) -> dict[str, int]:
-    """Check, then insert or update every org unit in one transaction."""
+def store(engine: Engine, md: MasterData, source: str = "",
+          username: str | None = None) -> dict[str, int]:
+    """Check, then insert or update every org unit in one transaction, audited as loaded
+    from `source` by `username` (None: the command line, named by the operating-system
+    user who ran it)."""
     with transaction(engine) as session:
-        return store_in(session, md)
+        counts = store_in(session, md)
+        audit.record(session, username or Actor.system().username, "load_master",
+                     "masterdata", source[:50] or None, **counts)
+        return counts
 
 
 def store_in(session, md: MasterData) -> dict[str, int]:
@@ -225,5 +250,6 @@ def store_township_boundaries(session, collection: dict) -> list[str]:
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 
 
-def load_master(engine: Engine, source: Path = DEMO_DIR) -> dict[str, int]:
-    return store(engine, read_master(source))
+def load_master(engine: Engine, source: Path = DEMO_DIR,
+                username: str | None = None) -> dict[str, int]:
+    return store(engine, read_master(source), Path(source).name, username)

@@ -49,8 +49,10 @@ def fingerprint(data: bytes) -> str:
 
 
 def _allow(engine: Engine, actor: Actor, township_code: str, period: str, action: str) -> None:
+    """The actor may submit for the township: a read (a refusal is audited all the same);
+    the store's own transaction checks again."""
     with acting(engine, actor, action, *SUBMITTING_ROLES, object_type="submission",
-                object_id=f"{township_code}/{period}") as (_, me):
+                object_id=f"{township_code}/{period}", read_only=True) as (_, me):
         require_township(me, township_code)
 
 

@@ -9,8 +9,9 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from liushou_dash import catalog
+from liushou_dash import handback as handback_module
 from liushou_dash.handback import (CONVERTED_NOTE, ERROR_FILL, MARKED_NOTE, SUMMARY_SHEET,
-                                   UNREADABLE_NOTE, WARNING_FILL, hand_back)
+                                   TOO_LARGE_NOTE, UNREADABLE_NOTE, WARNING_FILL, hand_back)
 from liushou_dash.ingest import ingest_file
 from tests.fixtures import TOWNSHIP, school_frame
 from tests.returns import ClerkStyle, grid, to_csv, to_xls, workbook
@@ -130,3 +131,17 @@ def test_an_unreadable_file_cannot_be_marked_and_says_so(engine, data):
     report, handback = check(engine, data)
     assert not report.accepted
     assert handback.data is None and handback.note == UNREADABLE_NOTE
+
+
+def test_a_workbook_the_worker_cannot_mark_in_time_says_so_and_the_next_is_marked(engine,
+                                                                                 monkeypatch):
+    """The marked copy is built in the reader worker, under its time ceiling (here one no
+    workbook can meet): the worker is stopped, the clerk told, the next file marked."""
+    data = workbook({"schools": faulty(engine)})
+    monkeypatch.setattr(handback_module, "HANDBACK_SECONDS", 0.001)
+    report, late = check(engine, data)
+    assert late.data is None and late.note == TOO_LARGE_NOTE
+    monkeypatch.undo()
+    _, handback = check(engine, data)
+    assert coloured(opened(handback)[catalog.SCHOOLS.label], ERROR_FILL) == {
+        i.cell for i in report.errors}

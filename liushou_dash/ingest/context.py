@@ -109,21 +109,35 @@ def _townships_of(connection, codes: list[str]) -> dict[str, str]:
     return found
 
 
-def load_context(session: Session, township_code: str, period: str, today: dt.date,
-                 home_codes=None, school_codes=None) -> Context:
-    """What validation needs. What depends on the file (`home_codes`, the codes of its
-    留守儿童之家 sheet, and `school_codes`, those of its 学校月报) is looked up by
-    `add_file_codes`, here when they are given: ingest loads the rest while the file is
-    being read."""
+def load_access(session: Session, township_code: str, period: str, today: dt.date,
+                lock: bool = False) -> Context:
+    """What decides whether the township's return may be stored at all: the period (E14),
+    the township (E03) and the month's approval (E15). `lock` takes the township's row
+    FOR UPDATE, as the store's transaction does: two uploads of one township then store one
+    after the other on PostgreSQL (SQLite serialises writers anyway), and the approval read
+    here holds until the commit."""
     context = Context(township_code, period, period_issue=_check_period(period, today))
-    # Locking the township's row serialises uploads of one township on PostgreSQL, so two
-    # at once cannot both supersede the same submission (SQLite serialises writers anyway).
-    township = session.get(Township, township_code, with_for_update=True)
+    township = session.get(Township, township_code, with_for_update=lock)
     if township is None:
         return context
     context.township_known = True
     context.township_name = township.name
-    county = session.get(County, township.county_code)
+    if context.period_issue is None:
+        current = current_submission(session, township_code, period)
+        context.locked = current is not None and current.status == APPROVED
+    return context
+
+
+def load_context(session: Session, township_code: str, period: str, today: dt.date,
+                 home_codes=None, school_codes=None) -> Context:
+    """What validation needs, read without a lock (the store checks access again). What
+    depends on the file (`home_codes`, the codes of its 留守儿童之家 sheet, and
+    `school_codes`, those of its 学校月报) is looked up by `add_file_codes`, here when they
+    are given: ingest loads the rest while the file is being read."""
+    context = load_access(session, township_code, period, today)
+    if not context.township_known:
+        return context
+    county = session.get(County, session.get(Township, township_code).county_code)
     if county is not None and county.boundary:
         context.county_boundary = json.loads(county.boundary)
     # Through the Core connection: the ORM's row handling costs more than the query when a
@@ -134,8 +148,6 @@ def load_context(session: Session, township_code: str, period: str, today: dt.da
     context.villages = set(session.scalars(
         select(Village.code).where(Village.township_code == township_code)))
     if context.period_issue is None:
-        current = current_submission(session, township_code, period)
-        context.locked = current is not None and current.status == APPROVED
         last = connection.execute(
             select(SchoolReturn.school_code, SchoolReturn.left_behind).join(
                 Submission, Submission.id == SchoolReturn.submission_id)
