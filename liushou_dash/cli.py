@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
+import re
 import sys
 from pathlib import Path
 
-from .db import database_url, init_db, make_engine
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from .db import database_url, init_db, make_engine, schema_revision, transaction
 
 EXIT_STORED, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -16,8 +20,27 @@ def _engine(args):
     return make_engine(database_url(args.db))
 
 
+def _write_audited(engine, what: str, path: str, data: bytes, **detail) -> None:
+    """Write a file of the database's data to `path`, audited first as the web's downloads
+    are (action "download"), under the operating-system user: no data leaves unrecorded."""
+    from .auth import Actor
+    from .download_audit import audit_download
+    audit_download(engine, Actor.system(), what, file=path, **detail)
+    Path(path).write_bytes(data)
+
+
 def cmd_init_db(args) -> int:
-    init_db(_engine(args))
+    """Create or migrate the schema; a change of schema leaves an audit row."""
+    from . import audit
+    from .auth import Actor
+    engine = _engine(args)
+    before = schema_revision(engine)
+    init_db(engine)
+    after = schema_revision(engine)
+    if after != before:
+        with transaction(engine) as session:
+            audit.record(session, Actor.system().username, "migrate", "database", after,
+                         before=before or "空库", after=after)
     print(f"数据库已就绪：{database_url(args.db)}")
     return 0
 
@@ -62,11 +85,13 @@ def cmd_load_master(args) -> int:
 def cmd_template(args) -> int:
     from .template import build_template
     try:
-        data = build_template(_engine(args), args.township, args.period)
+        engine = _engine(args)
+        data = build_template(engine, args.township, args.period)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    Path(args.output).write_bytes(data)
+    _write_audited(engine, "template", args.output, data, township=args.township,
+                   period=args.period)
     print(f"模板已生成：{args.output}")
     return 0
 
@@ -92,9 +117,12 @@ def cmd_ingest(args) -> int:
 
 def cmd_export(args) -> int:
     from .export import export_table
-    data = export_table(_engine(args), args.period_from, args.period_to,
+    engine = _engine(args)
+    data = export_table(engine, args.period_from, args.period_to,
                         townships=args.township or None, level=args.level, fmt=args.format)
-    Path(args.output).write_bytes(data)
+    _write_audited(engine, "export", args.output, data,
+                   period=f"{args.period_from}–{args.period_to}", township=args.township,
+                   level=args.level, format=args.format)
     print(f"已导出：{args.output}")
     return 0
 
@@ -111,7 +139,7 @@ def _read_password(args) -> str | None:
 
 
 def cmd_create_user(args) -> int:
-    from .auth import Actor, create_user
+    from .auth import Actor, WeakPassword, create_user
     engine = _engine(args)
     init_db(engine)
     password = _read_password(args)
@@ -120,6 +148,9 @@ def cmd_create_user(args) -> int:
     try:
         user = create_user(engine, Actor.system(), args.name, args.role, password,
                            township_code=args.township, display_name=args.display_name)
+    except WeakPassword as exc:  # the password given is a wrong argument
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return EXIT_REFUSED
@@ -128,25 +159,125 @@ def cmd_create_user(args) -> int:
     return 0
 
 
+def cmd_reset_password(args) -> int:
+    """A new password for an account (its sessions end, its login delay is lifted), audited
+    under the operating-system user: 2 for a password the policy refuses, 1 for no such user."""
+    from .auth import Actor, NoSuchUser, WeakPassword, reset_password
+    engine = _engine(args)
+    init_db(engine)
+    password = _read_password(args)
+    if password is None:
+        return EXIT_USAGE
+    try:
+        reset_password(engine, Actor.system(), args.name, password)
+    except WeakPassword as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except NoSuchUser as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"已重置用户 {args.name} 的密码，该账号已有的登录随即结束")
+    return 0
+
+
+def cmd_unlock_user(args) -> int:
+    """Lift an account's login delay at once, audited; 1 for no such user."""
+    from .auth import Actor, NoSuchUser, unlock_user
+    engine = _engine(args)
+    init_db(engine)
+    try:
+        forgiven = unlock_user(engine, Actor.system(), args.name)
+    except NoSuchUser as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"已解除用户 {args.name} 的登录等待（清除近期输错 {forgiven} 次）")
+    return 0
+
+
 def cmd_bulletin(args) -> int:
     from .bulletin import NoBulletin, build, check_period, title
+    from .bulletin_charts import NO_FONT_NOTE
     engine = _engine(args)
     try:
         check_period(engine, args.period)
     except NoBulletin as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE if exc.usage else EXIT_REFUSED
-    data, _, docx, xlsx = build(engine, args.period)
-    Path(args.output).write_bytes(docx)
+    data, blocks, docx, xlsx = build(engine, args.period)
+    if blocks and blocks[0].text == NO_FONT_NOTE:
+        print(NO_FONT_NOTE, file=sys.stderr)
+    _write_audited(engine, "bulletin", args.output, docx, period=args.period)
     if args.xlsx:
-        Path(args.xlsx).write_bytes(xlsx)
+        _write_audited(engine, "bulletin", args.xlsx, xlsx, period=args.period)
     print(f"已生成《{title(data)}》：{args.output}" + (f"，表格：{args.xlsx}" if args.xlsx else ""))
     return 0
 
 
+def cmd_verify_audit(args) -> int:
+    """Walk the audit chain: 0 when intact (with the last hash, to be kept elsewhere),
+    1 naming the first row edited, deleted or inserted around the application."""
+    from .audit import verify
+    verdict = verify(_engine(args))
+    if not verdict.intact:
+        print(verdict.problem, file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"审计日志完整：共 {verdict.count} 条")
+    print(f"最后一条的摘要：{verdict.last_hash}（请另行留存，日后可据此发现末尾被删除的记录）")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from .backup import BackupError, backup
+    try:
+        kind = backup(_engine(args), Path(args.output), logical=args.logical)
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"已备份（{BACKUP_KINDS[kind]}）：{args.output}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from .backup import BackupError, restore
+    try:
+        kind = restore(_engine(args), Path(args.file))
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"已从{BACKUP_KINDS[kind]}恢复：{database_url(args.db)}")
+    return 0
+
+
+BACKUP_KINDS = {"sqlite": "SQLite 数据库文件", "pg_dump": "pg_dump 备份", "logical": "逻辑备份"}
+
+
+# argparse's own refusals, in the words a county's staff read (exit code 2 as before).
+ARGUMENT_ERRORS = (
+    (r"the following arguments are required: (.*)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
+    (r"argument (.+?): invalid choice: (.*) \(choose from (.*)\)", r"参数 \1 的值 \2 不可用，应为 \3 之一"),
+    (r"argument (.+?): invalid int value: (.*)", r"参数 \1 应为整数，而不是 \2"),
+    (r"argument (.+?): expected one argument", r"参数 \1 后面缺少取值"),
+)
+
+
+OS_REASONS = {errno.ENOENT: "文件或目录不存在", errno.EACCES: "没有权限", errno.EISDIR: "这是一个目录",
+              errno.ENOSPC: "磁盘空间不足", errno.EROFS: "只读的文件系统"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose refusals are Chinese and name the help to read."""
+
+    def error(self, message: str):
+        for pattern, words in ARGUMENT_ERRORS:
+            if re.fullmatch(pattern, message):
+                message = re.sub(pattern, words, message)
+                break
+        self.exit(EXIT_USAGE, f"参数错误：{message}\n用法说明：{self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m liushou_dash",
-                                     description="留守儿童关爱工作监测平台 命令行")
+    parser = _Parser(prog="python -m liushou_dash", description="留守儿童关爱工作监测平台 命令行")
     parser.add_argument("--db", help="数据库地址（默认 LIUSHOU_DATABASE_URL 或 data/liushou.db）")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -187,15 +318,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--township")
     p.add_argument("--display-name", default="")
     p.add_argument("--password-stdin", action="store_true")
+    p = command("reset-password", cmd_reset_password,
+                "重置用户密码（交互输入，或 --password-stdin），同时解除该账号的登录等待")
+    p.add_argument("name")
+    p.add_argument("--password-stdin", action="store_true")
+    p = command("unlock-user", cmd_unlock_user, "解除用户的登录等待（密码多次输错后的等待）")
+    p.add_argument("name")
     p = command("bulletin", cmd_bulletin, "生成月度通报（Word），可同时导出表格（Excel）")
     p.add_argument("--period", required=True)
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--xlsx", help="同时导出通报中的表格")
+    command("verify-audit", cmd_verify_audit, "核对审计日志是否被修改、删除或插入")
+    p = command("backup", cmd_backup, "备份整个数据库（SQLite 在线备份；PostgreSQL 用 pg_dump）")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--logical", action="store_true",
+                   help="逻辑备份（不需要 pg_dump，可恢复到另一种数据库）")
+    p = command("restore", cmd_restore, "把备份恢复到一个空数据库")
+    p.add_argument("file")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A wrong argument that only the command can judge (a malformed
+    month, a file that cannot be written, a database address that does not answer) is
+    answered in Chinese with exit code 2, never with a traceback."""
     args = build_parser().parse_args(argv)
     if not hasattr(args, "db"):
         args.db = None
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ValueError as wrong:
+        return _usage_error(str(wrong))
+    except OSError as failed:
+        reason = OS_REASONS.get(failed.errno, failed.strerror or str(failed))
+        return _usage_error(f"文件无法读写：{failed.filename or ''}（{reason}）")
+    except (ArgumentError, OperationalError) as unreachable:
+        return _usage_error(f"无法连接数据库 {database_url(args.db)}："
+                            f"{str(getattr(unreachable, 'orig', None) or unreachable).strip()}")
+
+
+def _usage_error(message: str) -> int:
+    print(f"参数错误：{message}", file=sys.stderr)
+    return EXIT_USAGE

@@ -102,6 +102,14 @@ def transaction(engine: Engine):
         yield session
 
 
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at; None before init-db."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def init_db(engine: Engine) -> None:
     """Create the schema or migrate it to the newest revision."""
     from alembic import command
