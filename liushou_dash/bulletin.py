@@ -155,7 +155,8 @@ def title(b: Bulletin) -> str:
 def content(b: Bulletin, charts: bool = True) -> list:
     """The body of the bulletin, after its title, as blocks."""
     draw = charts and bulletin_charts.available()
-    return [Paragraph(f"各{TOWNSHIPS_WORD}，县{GROUP}各成员单位："),
+    return [*([Paragraph(bulletin_charts.NO_FONT_NOTE)] if charts and not draw else []),
+            Paragraph(f"各{TOWNSHIPS_WORD}，县{GROUP}各成员单位："),
             Paragraph(f"现将{b.label}全县关爱农村留守儿童工作情况通报如下。"),
             Heading("一、总体情况"), *overview(b), kpi_table(b),
             *([Picture("图1  主要指标变化趋势（全县）", bulletin_charts.trend_chart(b.trend))]

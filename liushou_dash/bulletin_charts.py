@@ -2,11 +2,14 @@
 
 A Word document cannot hold a plotly figure, and rendering plotly to a picture needs a
 browser; matplotlib draws in-process and needs only a font with Chinese glyphs (Debian's
-fonts-noto-cjk). Without one the charts are left out rather than drawn with empty boxes.
+fonts-noto-cjk, which `make run` installs). Without one the charts are left out rather than
+drawn with empty boxes, and never silently: the bulletin says so where they would stand
+(NO_FONT_NOTE) and the server log says why, once per process.
 """
 from __future__ import annotations
 
 import io
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +30,9 @@ FONT_NAMES = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "
               "Microsoft YaHei")
 DPI = 200
 ACCENT, MUTED, ALERT, MONEY_IN = "#1f5fa8", "#9fb7d3", "#c0392b", "#d9a441"
+NO_FONT_NOTE = ("（本机没有中文字体，通报中的图表未能生成。请系统管理员安装 Noto Sans CJK 字体，"
+                "如 Debian 的 fonts-noto-cjk，然后重新生成通报。）")
+LOG = logging.getLogger(__name__)
 TREND_KEYS = ("archived_rate", "paired_rate", "visit_rate", "contact_rate", "disbursement_rate")
 
 
@@ -47,6 +53,10 @@ def cjk_font() -> str | None:
     if name:
         matplotlib.rcParams.update({"font.family": name, "axes.unicode_minus": False,
                                     "font.size": 9})
+    else:
+        LOG.warning("no CJK font (looked for %s and the families %s): the bulletin's charts "
+                    "are left out; install fonts-noto-cjk", ", ".join(FONT_FILES),
+                    ", ".join(FONT_NAMES))
     return name
 
 

@@ -275,6 +275,31 @@ def test_charts_are_pictures_in_the_document(built):
     assert len(captions) == 3
 
 
+@pytest.fixture
+def no_cjk_font(monkeypatch):
+    """A machine without a Chinese font, as a fresh one is before `make run` installs it."""
+    monkeypatch.setattr(bulletin_charts, "FONT_FILES", ())
+    monkeypatch.setattr(bulletin_charts, "FONT_NAMES", ())
+    bulletin_charts.cjk_font.cache_clear()
+    yield
+    bulletin_charts.cjk_font.cache_clear()
+
+
+def test_without_a_font_the_bulletin_says_why_its_charts_are_missing(
+        demo_engine, no_cjk_font, caplog, capsys, tmp_path):  # noqa: F811
+    _, blocks, docx, _ = bulletin.build(demo_engine, LATEST, today=TODAY)
+    assert not any(isinstance(block, bulletin.Picture) for block in blocks)
+    assert blocks[0].text == bulletin_charts.NO_FONT_NOTE
+    document = Document(io.BytesIO(docx))
+    assert len(document.inline_shapes) == 0
+    assert bulletin_charts.NO_FONT_NOTE in paragraphs(document)
+    assert "no CJK font" in caplog.text and "fonts-noto-cjk" in caplog.text
+
+    assert cli.main(["--db", demo_engine.url.render_as_string(), "bulletin", "--period", LATEST,
+                     "-o", str(tmp_path / "通报.docx")]) == 0
+    assert bulletin_charts.NO_FONT_NOTE in capsys.readouterr().err
+
+
 # --- The workbook --------------------------------------------------------------------------
 
 def test_the_workbook_holds_the_same_tables(built, export):
