@@ -9,6 +9,7 @@ git) for a person to look at.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -57,15 +58,12 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from liushou_dash.db import init_db
-    from liushou_dash.demo import seed_demo
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_demo(engine, months=13)
-    engine.dispose()
-    return url
+def demo_db(tmp_path_factory, seeded_demo_file):
+    """This module's own copy of the seeded demo: what its server and its tests write stays
+    in it."""
+    path = tmp_path_factory.mktemp("browser_copy") / "demo.db"
+    shutil.copy(seeded_demo_file, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(scope="module")
