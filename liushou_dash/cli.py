@@ -84,12 +84,8 @@ def cmd_load_master(args) -> int:
 
 def cmd_template(args) -> int:
     from .template import build_template
-    try:
-        engine = _engine(args)
-        data = build_template(engine, args.township, args.period)
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
+    engine = _engine(args)
+    data = build_template(engine, args.township, args.period)  # ValueError: main says so, 2
     _write_audited(engine, "template", args.output, data, township=args.township,
                    period=args.period)
     print(f"模板已生成：{args.output}")
@@ -149,11 +145,9 @@ def cmd_create_user(args) -> int:
         user = create_user(engine, Actor.system(), args.name, args.role, password,
                            township_code=args.township, display_name=args.display_name)
     except WeakPassword as exc:  # the password given is a wrong argument
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(str(exc))
     except ValueError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_REFUSED
+        return _refused(exc)
     scope = f"，乡镇 {user.township_code}" if user.township_code else ""
     print(f"已创建用户 {user.username}（{user.role_label}{scope}）")
     return 0
@@ -170,12 +164,10 @@ def cmd_reset_password(args) -> int:
         return EXIT_USAGE
     try:
         reset_password(engine, Actor.system(), args.name, password)
-    except WeakPassword as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
+    except WeakPassword as exc:  # the password given is a wrong argument
+        return _usage_error(str(exc))
     except NoSuchUser as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_REFUSED
+        return _refused(exc)
     print(f"已重置用户 {args.name} 的密码，该账号已有的登录随即结束")
     return 0
 
@@ -188,8 +180,7 @@ def cmd_unlock_user(args) -> int:
     try:
         forgiven = unlock_user(engine, Actor.system(), args.name)
     except NoSuchUser as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_REFUSED
+        return _refused(exc)
     print(f"已解除用户 {args.name} 的登录等待（清除近期输错 {forgiven} 次）")
     return 0
 
@@ -231,8 +222,7 @@ def cmd_backup(args) -> int:
     try:
         kind = backup(_engine(args), Path(args.output), logical=args.logical)
     except BackupError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_REFUSED
+        return _refused(exc)
     print(f"已备份（{BACKUP_KINDS[kind]}）：{args.output}")
     return 0
 
@@ -242,8 +232,7 @@ def cmd_restore(args) -> int:
     try:
         kind = restore(_engine(args), Path(args.file))
     except BackupError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_REFUSED
+        return _refused(exc)
     print(f"已从{BACKUP_KINDS[kind]}恢复：{database_url(args.db)}")
     return 0
 
@@ -355,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ArgumentError, OperationalError) as unreachable:
         return _usage_error(f"无法连接数据库 {database_url(args.db)}："
                             f"{str(getattr(unreachable, 'orig', None) or unreachable).strip()}")
+
+
+def _refused(refusal: Exception) -> int:
+    """A command refused for what it was given (no such user, a database not empty): its
+    Chinese message, exit code 1."""
+    print(refusal, file=sys.stderr)
+    return EXIT_REFUSED
 
 
 def _usage_error(message: str) -> int:
