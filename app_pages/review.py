@@ -5,7 +5,7 @@ checks the role and audits), then clears the cached readers so every page shows 
 """
 import streamlit as st
 
-from liushou_dash import admin, review, session, ui, workflow
+from liushou_dash import admin, plausibility, review, session, ui, workflow
 
 actor = session.page_actor("staff", "admin")
 engine = session.engine()
@@ -25,19 +25,71 @@ def show_diff(diff, nothing: str) -> None:
         session.table(diff.totals)
 
 
-def decide(submission_id: int) -> None:
-    with st.form("decide", clear_on_submit=True):
-        comment = st.text_area("审核意见（退回时必填，填报员会看到）", max_chars=500)
-        left, right = st.columns(2)
-        approve = left.form_submit_button("审核通过（锁定该月数据）", type="primary",
-                                          icon=":material/task_alt:")
-        send_back = right.form_submit_button("退回乡镇修改", icon=":material/undo:")
-    if approve:
-        session.act(workflow.approve, actor, submission_id, comment,
+ASKING = "review_asking_approval"   # the submission whose approval awaits 确认
+
+
+def ask_approval(submission_id: int) -> None:
+    st.session_state[ASKING] = submission_id
+
+
+def stop_asking() -> None:
+    st.session_state.pop(ASKING, None)
+
+
+@st.dialog("确认审核通过", on_dismiss=stop_asking)
+def confirm_approval(submission: dict, comment: str) -> None:
+    """Approving locks the month, so it is never one click or keystroke: the dialog names
+    the township and month, and only 确认 records it. It stays open while the session says
+    so, because a click inside it reruns the script (and AppTest reruns all of it)."""
+    st.markdown(session.plain(review.approval_question(submission, comment)))
+    confirm, cancel = st.columns(2)
+    if confirm.button("确认", type="primary", icon=":material/task_alt:"):
+        stop_asking()
+        session.act(workflow.approve, actor, submission["id"], comment,
                     done="已审核通过，该月数据已锁定。")
-    if send_back:
+    if cancel.button("取消"):
+        stop_asking()
+        st.rerun()
+
+
+def decide(submission: dict) -> None:
+    """The comment box and the two decisions, outside any form: Ctrl+Enter in the box only
+    keeps the text (a form would submit its first button, and a half-written comment is no
+    decision). The box is keyed by submission, so it starts empty for the next one."""
+    submission_id = submission["id"]
+    comment = st.text_area("审核意见（退回时必填，填报员会看到）", max_chars=500,
+                           key=f"review_comment_{submission_id}")
+    left, right = st.columns(2)
+    left.button("审核通过（锁定该月数据）", type="primary", icon=":material/task_alt:",
+                on_click=ask_approval, args=(submission_id,))
+    if right.button("退回乡镇修改", icon=":material/undo:"):
         session.act(workflow.return_submission, actor, submission_id, comment,
                     done="已退回，填报员将在数据上报页看到退回意见。")
+    if st.session_state.get(ASKING) == submission_id:
+        confirm_approval(submission, comment)
+
+
+def flagged_values(submission: dict) -> None:
+    """The values the plausibility checks flag, with 已核实 marks; a reviewer other than the
+    submitter confirms one with a note (audited). No form, as for the decisions below: Enter
+    in the note must not confirm a half-written one."""
+    found, table = plausibility.submission_table(engine, submission["id"])
+    st.markdown(f"**需核实的数据**（{len(found)} 处）")
+    if not found:
+        st.caption("数据合理性检查未发现需要核实的数据。")
+        return
+    session.table(table)
+    open_ones = plausibility.unverified_choices(found, table)
+    if not open_ones or not workflow.may_review(actor, submission["username"]):
+        return
+    chosen = st.selectbox("核实的数据", list(open_ones), format_func=open_ones.get,
+                          key=f"verify_value_{submission['id']}")
+    note = st.text_input("核实说明（必填，例如：已电话核实，学校合并）", max_chars=200,
+                         key=f"verify_note_{submission['id']}")
+    if st.button("标记为已核实", icon=":material/verified:"):
+        f = found[chosen]
+        session.act(plausibility.verify, actor, submission["id"], f.school_code, f.check,
+                    plausibility.key_of(f), note, done="已标记为已核实，并记入审计日志。")
 
 
 def pending_section() -> None:
@@ -61,8 +113,9 @@ def pending_section() -> None:
             st.info("校验没有发现需要提醒的问题。")
         else:
             session.table(shown.warnings)
+        flagged_values(shown.submission)
     if workflow.may_review(actor, shown.submission["username"]):
-        decide(chosen)
+        decide(shown.submission)
     else:
         st.info(workflow.OWN_SUBMISSION + "。", icon=":material/group:")
 

@@ -20,6 +20,7 @@ from . import catalog, workflow
 from .auth import Actor, acting
 from .ingest.context import previous_period
 from .ingest.store import MODELS
+from .metrics import period_label
 from .models import APPROVED, STATUS_LABELS, Submission, Township
 from .workflow import REVIEWERS
 
@@ -193,6 +194,16 @@ def review_of(engine, actor: Actor, submission_id: int) -> Review:
         return Review(_summary(session, submission), _warnings(submission), *diffs)
 
 
+def approval_question(submission: dict, comment: str) -> str:
+    """What the reviewer confirms before approving: the township and month by name (the
+    month locks, so it must be the one meant) and the comment that will be stored with it,
+    which the reviewer may have written for a return."""
+    stored = (f"审核意见：{workflow.comment_sentence(comment)}" if (comment or "").strip()
+              else "未填写审核意见。")
+    return (f"确认审核通过：{submission['township_name']} {period_label(submission['period'])}？"
+            f"审核通过后该月锁定，乡镇不能再修改。\n\n{stored}")
+
+
 # --- Lists for the page ------------------------------------------------------------------------
 
 QUEUE_COLUMNS = {"id": "编号", "township_name": "乡镇", "period": "月份",
@@ -224,7 +235,6 @@ class MonthHistory:
 
 def month_history(engine, actor: Actor, township_code: str, period: str) -> MonthHistory:
     frame = workflow.submissions(engine, actor, township_code, period)
-    frame["current"] = frame["is_current"].map({True: "是", False: ""})
     current = frame[frame["is_current"]]
     return MonthHistory(
         frame[list(HISTORY_COLUMNS)].rename(columns=HISTORY_COLUMNS),

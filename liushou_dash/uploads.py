@@ -77,7 +77,6 @@ def upload(engine: Engine, actor: Actor, township_code: str, period: str, data: 
 def history(engine: Engine, actor: Actor, township_code: str) -> pd.DataFrame:
     """The township's submissions with their status and the reviewer's comment."""
     frame = workflow.submissions(engine, actor, township_code)
-    frame["current"] = frame["is_current"].map({True: "是", False: ""})
     return frame[list(HISTORY_COLUMNS)].rename(columns=HISTORY_COLUMNS)
 
 
@@ -90,7 +89,8 @@ def period_notice(engine: Engine, actor: Actor, township_code: str, period: str)
         return None
     row = current.iloc[0]
     if row["status"] == RETURNED:
-        return f"该月数据已被县级退回，退回意见：{row['review_comment']}。请修改后重新上传。"
+        return (f"该月数据已被县级退回，退回意见：{workflow.comment_sentence(row['review_comment'])}"
+                "请修改后重新上传。")
     if row["status"] == APPROVED:
         return "该月数据已审核锁定，不能再上传；如需修改，请联系县级审核人员解锁。"
     return None

@@ -28,10 +28,13 @@ from sqlalchemy.orm import Session
 
 from . import audit, township_months
 from .auth import ROLES, Actor, acting, require_township, township_scope
+from .catalog import NO, YES
 from .models import APPROVED, RETURNED, STATUS_LABELS, SUBMITTED, Submission, Township
 
 REVIEWERS = ("staff", "admin")
 OWN_SUBMISSION = "不能审核本人提交的数据：审核（通过或退回）须由提交人以外的审核人员完成"
+RETURN_NEEDS_COMMENT = "退回时必须填写退回意见，说明需要更正的内容"
+SENTENCE_ENDS = "。！？.!?…"
 
 
 def _label(submission: Submission) -> str:
@@ -69,6 +72,13 @@ def _current(session: Session, township_code: str, period: str) -> Submission | 
 
 def _status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+def comment_sentence(comment: str) -> str:
+    """A reviewer's comment as a sentence inside a message: with one closing mark, its own
+    when it has one (a comment typed with 。 must not show as "。。")."""
+    comment = (comment or "").strip()
+    return comment if comment.endswith(tuple(SENTENCE_ENDS)) else f"{comment}。"
 
 
 def may_review(actor: Actor, submitter: str | None) -> bool:
@@ -111,7 +121,7 @@ def return_submission(engine: Engine, actor: Actor, submission_id: int,
     """Send the current submission back to the township; the comment tells the clerk why."""
     comment = (comment or "").strip()
     if not comment:
-        raise ValueError("退回时必须填写退回意见，说明需要更正的内容")
+        raise ValueError(RETURN_NEEDS_COMMENT)
     return _review(engine, actor, submission_id, "return", RETURNED, comment)
 
 
@@ -178,6 +188,9 @@ def _frame(session: Session, *conditions, order_by=None) -> pd.DataFrame:
     frame = pd.read_sql(query, session.connection())
     frame.insert(frame.columns.get_loc("status") + 1, "status_label",
                  frame["status"].map(_status_label))
+    # 是/否 for people, never blank: a superseded submission is a plain 否
+    frame.insert(frame.columns.get_loc("is_current") + 1, "current",
+                 frame["is_current"].astype(bool).map({True: YES, False: NO}))
     frame["warning_count"] = frame.pop("warnings").map(lambda text: len(json.loads(text or "[]")))
     return frame
 

@@ -133,7 +133,7 @@ def test_month_history_says_what_may_be_done(engine, staff):
 
     month = review.month_history(engine, staff, TOWNSHIP, PERIOD)
     assert (month.current_id, month.approved, list(month.earlier)) == (second, False, [first])
-    assert month.table["当前有效"].tolist() == ["是", ""]
+    assert month.table["当前有效"].tolist() == ["是", "否"]   # never blank
 
     workflow.approve(engine, staff, second)
     assert review.month_history(engine, staff, TOWNSHIP, PERIOD).approved
@@ -145,3 +145,18 @@ def test_shown_values_read_as_a_clerk_wrote_them():
     assert [review.shown(v) for v in (True, False, 3.0, 2.5, None, float("nan"),
                                       dt.date(2026, 3, 1))] == [
         catalog.YES, catalog.NO, "3", "2.5", "", "", "2026-03-01"]
+
+
+def test_the_approval_question_names_the_township_and_month(engine, staff):
+    summary = review.review_of(engine, staff, submit(engine, frames(engine))).submission
+
+    asked = review.approval_question(summary, "数据无误。")
+    assert asked.startswith("确认审核通过：张家湾镇 2026年10月？审核通过后该月锁定，乡镇不能再修改。")
+    assert asked.endswith("审核意见：数据无误。") and "。。" not in asked
+    assert review.approval_question(summary, "  ").endswith("未填写审核意见。")
+
+
+@pytest.mark.parametrize("typed, shown", [("数据有误", "数据有误。"), ("数据有误。", "数据有误。"),
+                                          ("请核对！", "请核对！"), (" 请核对 ", "请核对。")])
+def test_a_comment_closes_with_one_mark(typed, shown):
+    assert workflow.comment_sentence(typed) == shown

@@ -57,6 +57,20 @@ def click_button(page, text: str) -> None:
     wait_idle(page)
 
 
+def approve_confirmed(page, picture: str | None = None) -> str:
+    """Press 审核通过 and then 确认 in the dialog it opens (photographed as `picture`): the
+    dialog's text."""
+    click_button(page, "审核通过")
+    dialog = page.get_by_role("dialog")
+    asked = dialog.inner_text()
+    if picture:
+        screenshot(page, picture)
+    dialog.get_by_role("button").filter(has_text="确认").click()
+    page.wait_for_timeout(300)
+    wait_idle(page)
+    return asked
+
+
 def upload_file(page, name: str, data: bytes, index: int = 0) -> None:
     page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(index).set_input_files(
         {"name": name, "mimeType": "application/octet-stream", "buffer": data})
@@ -151,7 +165,7 @@ def test_a_clerk_uploads_real_files_and_the_county_approves(server, browser, req
     wait_idle(page)
     screenshot(page, "review")
     page.get_by_label("审核意见（退回时必填，填报员会看到）").fill("数据无误")
-    click_button(page, "审核通过")
+    approve_confirmed(page)
     assert "已审核通过" in page.inner_text("body")
     with session_maker(engine)() as session:
         assert session.get(Submission, stored.id).status == APPROVED
