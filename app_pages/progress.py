@@ -2,7 +2,7 @@
 and the chase list (催报名单) for the month being collected now. Layout only."""
 import streamlit as st
 
-from liushou_dash import charts, kpi, metrics, progress, ui, views
+from liushou_dash import charts, kpi, metrics, plausibility, progress, session, ui, views
 from liushou_dash.navigation import COUNTY
 
 flt = views.page_start("上报进度", whole_span=True, roles=COUNTY)
@@ -37,3 +37,14 @@ else:
                      key="progress_chase")
     views.download_buttons(shown, f"催报名单_{reporting}", "催报名单", progress.CHASE_KINDS,
                            progress.CHASE_LABELS, what="chase_list")
+
+flagged = plausibility.period_table(session.engine(), reporting)
+st.subheader(f"需核实的数据：{metrics.period_label(reporting)}月报")
+if flagged.empty:
+    st.success("已报送的月报未发现需要核实的数据。")
+else:
+    st.caption("数据合理性检查：较上月变化过大、在校学生数与学籍不符、疑似照抄上月；"
+               "可在审核页逐条标记“已核实”。")
+    session.table(progress.flagged_counts(flagged))
+    with st.expander(f"逐条查看（{len(flagged)} 处）"):
+        session.table(flagged)

@@ -11,9 +11,13 @@ for a reviewer (nothing is refused):
              also catches a slow drift that no single month-to-month change shows);
 - copied:    every count is identical to last month's, so the return was probably copied
              forward instead of filled in (visits and calls to parents change every month).
+This module is the one place of the change rule: the upload's W03 (ingest/validate.py) calls
+`changed` and `change_reason` for 留守儿童数. A reviewer may mark a finding 已核实 with a
+note (`verify`), kept as an audit row; the 审核 and 上报进度 pages show the marks.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,10 +26,12 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from . import catalog, metrics, wording
+from . import audit, catalog, metrics, wording
+from .auth import Actor, acting
 from .metrics import Filter, period_label
-from .models import School, SchoolReturn, Submission, Township
+from .models import AuditEntry, School, SchoolReturn, Submission, Township
 from .rules import Rules, load_rules
+from .workflow import OWN_SUBMISSION, REVIEWERS, may_review
 
 CHANGE, ENROLMENT, COPIED = "change", "enrolment", "copied"
 CHECK_LABELS = {CHANGE: "较上月变化异常", ENROLMENT: "学生数与学籍不符", COPIED: "疑似照抄上月"}
@@ -49,14 +55,31 @@ class Finding:
     reason: str                # Chinese, for the reviewer
 
 
-def _beyond(value: float, reference: float, absolute: float, relative: float) -> bool:
-    """Both thresholds passed. From 0, any absolute jump past the threshold counts."""
+def _beyond(value, reference, absolute: float, relative: float):
+    """Both thresholds passed. From 0, any absolute jump past the threshold counts.
+    Element-wise on arrays, so that the upload's check (W03) over a whole sheet and the
+    reviewer's over a month are the same rule."""
     gap = abs(value - reference)
-    return gap >= absolute and (reference == 0 or gap >= relative * reference)
+    return (gap >= absolute) & ((reference == 0) | (gap >= relative * reference))
+
+
+def changed(value, reference, rules: Rules):
+    """Whether a stock count moved past both change thresholds since last month (scalars or
+    arrays): the one rule behind the upload's W03 and the reviewer's 较上月变化异常."""
+    return _beyond(value, reference, rules.change_abs, rules.change_rel)
 
 
 def _relative_text(value: float, reference: float) -> str:
-    return "" if reference == 0 else f"（{(value - reference) / reference * 100:+.1f}%）"
+    return "" if reference == 0 else f"（{(value - reference) / reference:+.0%}）"
+
+
+def change_reason(key: str, value: float, reference: float, rules: Rules) -> str:
+    """'留守儿童数由上月200人变为本月120人，减少80人（-40%），超过10人且超过20%，请核实':
+    both months' values, so that whoever reads it needs no second screen."""
+    return (f"{catalog.label_of(key)}由上月{wording.count(reference)}人变为本月"
+            f"{wording.count(value)}人，{wording.change(value - reference)}"
+            f"{_relative_text(value, reference)}，"
+            f"超过{rules.change_abs}人且超过{rules.change_rel:.0%}，请核实")
 
 
 def _finding(row, check: str, column: str | None, value, reference, reason: str) -> Finding:
@@ -69,12 +92,9 @@ def changes(row, before, rules: Rules) -> list[Finding]:
     found = []
     for key in STOCK_KEYS:
         value, reference = float(getattr(row, key)), float(getattr(before, key))
-        if _beyond(value, reference, rules.change_abs, rules.change_rel):
-            label = catalog.label_of(key)
+        if changed(value, reference, rules):
             found.append(_finding(row, CHANGE, key, value, reference,
-                f"{label}由上月{wording.count(reference)}人变为{wording.count(value)}人，"
-                f"{wording.change(value - reference)}{_relative_text(value, reference)}，"
-                f"超过{rules.change_abs}人且超过{rules.change_rel:.0%}，请核实"))
+                                  change_reason(key, value, reference, rules)))
     return found
 
 
@@ -193,6 +213,101 @@ def as_frame(found: list[Finding]) -> pd.DataFrame:
         "检查项": [CHECK_LABELS[f.check] for f in found],
         "数据项": [catalog.label_of(f.column) if f.column else "全部" for f in found],
         "原因": [f.reason for f in found]})
+
+
+# --- 已核实: a reviewer's confirmation of a flagged value -------------------------------------
+# Kept as audit rows (action VERIFY, object the submission, detail school code, check, key and
+# note), not a table of their own: who confirmed what, when and why is exactly an audit row,
+# and the chain makes it tamper-evident. A confirmation belongs to one submission: a corrected
+# return is a new submission and is looked at afresh.
+
+VERIFY = "verify_value"
+WHOLE_ROW = "all"     # the key of a finding about a whole row (疑似照抄上月)
+VERIFIED_COLUMN = "核实"
+
+
+def key_of(f: Finding) -> str:
+    return f.column or WHOLE_ROW
+
+
+def _flagged(engine: Engine, submission_id: int, school_code: str, check: str,
+             key: str) -> bool:
+    return any((f.school_code, f.check, key_of(f)) == (school_code, check, key)
+               for f in check_submission(engine, submission_id))
+
+
+def verify(engine: Engine, actor: Actor, submission_id: int, school_code: str, check: str,
+           key: str, note: str) -> None:
+    """Mark one flagged value of a submission 已核实, with the reviewer's note, in one
+    transaction. Only a value the checks flag may be confirmed, only by a reviewer, and not
+    by the one who submitted it (the same separation as approving)."""
+    note = (note or "").strip()
+    if not note:
+        raise ValueError("请填写核实说明，例如“已电话核实：学校合并，学生转入”")
+    if not _flagged(engine, submission_id, school_code, check, key):
+        raise ValueError("该数据不在本次提交需核实的数据之中，无需核实")
+    with acting(engine, actor, VERIFY, *REVIEWERS, object_type="submission",
+                object_id=str(submission_id)) as (session, me):
+        if not may_review(me, session.get(Submission, submission_id).username):
+            raise PermissionError(OWN_SUBMISSION)
+        audit.record(session, me.username, VERIFY, "submission", str(submission_id),
+                     school_code=school_code, check=check, key=key, note=note)
+
+
+def _confirmations(engine: Engine, submission_ids) -> dict[tuple, str]:
+    """(submission id as text, school code, check, key) -> '已核实（staff，2026-11-05：note）',
+    the latest confirmation of each."""
+    ids = sorted({str(i) for i in submission_ids})
+    if not ids:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(AuditEntry.object_id, AuditEntry.username, AuditEntry.at,
+                                   AuditEntry.detail).where(
+            AuditEntry.action == VERIFY, AuditEntry.object_type == "submission",
+            AuditEntry.object_id.in_(ids)).order_by(AuditEntry.id)).all()
+    found = {}
+    for object_id, username, at, detail in rows:
+        d = json.loads(detail)
+        found[(object_id, d["school_code"], d["check"], d["key"])] = (
+            f"已核实（{username}，{wording.date_text(at)}：{d['note']}）")
+    return found
+
+
+def _with_confirmations(engine: Engine, found: list[Finding],
+                        submission_of: Mapping[str, int]) -> pd.DataFrame:
+    """as_frame with a 核实 column; `submission_of`: township code -> the submission the
+    findings of that township were made on."""
+    confirmed = _confirmations(engine, submission_of.values())
+    table = as_frame(found)
+    table[VERIFIED_COLUMN] = [confirmed.get((str(submission_of.get(f.township_code)),
+                                             f.school_code, f.check, key_of(f)), "")
+                              for f in found]
+    return table
+
+
+def unverified_choices(found: list[Finding], table: pd.DataFrame) -> dict[int, str]:
+    """Index in `found` -> '学校 · 数据项 · 检查项', for the findings not yet confirmed (a
+    select box on the 审核 page)."""
+    return {i: f"{f.school_name} · {catalog.label_of(f.column) if f.column else '全部'} · "
+               f"{CHECK_LABELS[f.check]}"
+            for i, f in enumerate(found) if not table[VERIFIED_COLUMN].iat[i]}
+
+
+def submission_table(engine: Engine, submission_id: int) -> tuple[list[Finding], pd.DataFrame]:
+    """One submission's findings and, for the 审核 page, their table with 已核实 marks."""
+    found = check_submission(engine, submission_id)
+    township = {f.township_code for f in found}
+    return found, _with_confirmations(engine, found, dict.fromkeys(township, submission_id))
+
+
+def period_table(engine: Engine, period: str) -> pd.DataFrame:
+    """The month's findings over the current returns of every township, with 已核实 marks,
+    for the 上报进度 page."""
+    found = check_period(engine, period)
+    with engine.connect() as conn:
+        current = dict(conn.execute(select(Submission.township_code, Submission.id).where(
+            Submission.period == period, Submission.is_current.is_(True))).all())
+    return _with_confirmations(engine, found, current)
 
 
 def township_counts(found: list[Finding]) -> dict[str, int]:

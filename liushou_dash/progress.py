@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from . import messages, metrics, wording
+from . import messages, metrics, plausibility, wording
 from .alerts import MISSING, NOT_DUE, reporting_status
 from .db import has_schema
 from .models import APPROVED, RETURNED, STATUS_LABELS, Submission, User
@@ -88,6 +88,14 @@ def chase_list(engine: Engine, found: pd.DataFrame, today: dt.date) -> pd.DataFr
         "review_comment": owing["township_code"].map(comments).fillna("")})
     return frame.astype({"days_left": "int64"}).sort_values(
         "days_left", kind="stable").reset_index(drop=True)
+
+
+def flagged_counts(flagged: pd.DataFrame) -> pd.DataFrame:
+    """Per township of plausibility.period_table: how many values the checks flag and how many
+    of them a reviewer has already confirmed (已核实), so the county sees what is left open."""
+    confirmed = flagged[plausibility.VERIFIED_COLUMN].ne("")
+    return (flagged.assign(confirmed=confirmed).groupby("乡镇", sort=False)
+            .agg(需核实=("原因", "size"), 已核实=("confirmed", "sum")).reset_index())
 
 
 def _return_comments(engine: Engine, periods) -> dict[str, str]:

@@ -276,6 +276,14 @@ def test_e05_not_a_whole_number(engine, value):
     assert (error.row, error.column) == (2, "在校学生数")
 
 
+def test_e05_shows_a_typed_negative_number_as_typed(engine):
+    """The spreadsheet hands -3 over as -3.0; the clerk typed -3 and must read -3."""
+    frame = with_cell(school_frame(engine), 0, "students", -3)
+    error = next(e for e in refused(engine, workbook({"schools": frame}), "E05").errors
+                 if e.code == "E05")
+    assert "“-3”不是大于等于0的整数" in error.message and "-3.0" not in error.message
+
+
 @pytest.mark.parametrize("value", ["-100", "12.345", "一万", None])
 def test_e05_not_an_amount(engine, value):
     refused(engine, workbook({"funding": with_cell(funding_frame(), 0, "amount", value)}), "E05")
@@ -302,6 +310,15 @@ def test_arithmetic_rules(engine, key, delta, code):
     report = refused(engine, workbook({"schools": frame}), code)
     assert codes(report) == [code]
     assert report.errors[0].row == 2
+
+
+def test_e07_names_both_columns_of_the_sum(engine):
+    """One girl too few looks like one boy too many: the message must name both columns."""
+    frame = _break(school_frame(engine), "girls", -1)
+    error = refused(engine, workbook({"schools": frame}), "E07").errors[0]
+    boys, girls, left = (frame.loc[0, k] for k in ("boys", "girls", "left_behind"))
+    assert f"男（" in error.message and f"）{boys} + 女（" in error.message
+    assert f"）{girls} = {boys + girls}，不等于留守儿童数 {left}" in error.message
 
 
 @pytest.mark.parametrize("part", ["both_parents_away", "boarding", "in_difficulty", "archived",
@@ -389,18 +406,35 @@ def test_w02_not_raised_for_spacing(engine):
     assert warned(engine, frame, "W02") == []
 
 
-def test_w03_left_behind_jump_from_last_month(engine):
+def with_left_behind(frame, row, children):
+    """The school at `row` with `children` left-behind children, every rule still obeyed."""
+    frame = frame.copy()
+    whole = ("left_behind", "boys", "primary", "guardian_grandparents", "archived", "paired")
+    frame.loc[row, list(whole)] = children
+    frame.loc[row, [k for k in catalog.SCHOOL_COUNT_KEYS
+                    if k not in whole and k not in ("students", "mentors",
+                                                    "psych_teachers")]] = 0
+    frame.loc[row, "students"] = max(int(frame.loc[row, "students"]), children)
+    return frame
+
+
+def test_w03_a_small_school_is_not_warned_for_two_children_a_big_one_is(engine):
+    """rules.toml [plausibility]: a change past BOTH the absolute and the relative threshold.
+    3 -> 5 is +67% but two children; 200 -> 120 is 80 children and -40%."""
+    names = school_frame(engine)["school_name"]
+    last = with_left_behind(with_left_behind(school_frame(engine), 0, 200), 1, 3)
+    assert ingest(engine, workbook({"schools": last}), period="2026-09").accepted
+    now = with_left_behind(with_left_behind(school_frame(engine), 0, 120), 1, 5)
+    found = warned(engine, now, "W03")
+    assert [(w.row, w.column) for w in found] == [(2, "留守儿童数")]
+    assert (f"学校“{names[0]}”留守儿童数由上月200人变为本月120人，减少80人（-40%）"
+            in found[0].message)
+
+
+def test_w03_not_for_a_school_without_last_months_return(engine):
     frame = school_frame(engine)
-    assert ingest(engine, workbook({"schools": frame}), period="2026-09").accepted
-    jump = int(frame.loc[0, "left_behind"] * 0.31) + 1  # just over 30%
-    frame.loc[0, ["left_behind", "girls", "primary", "guardian_grandparents", "archived",
-                  "parent_contact"]] += jump
-    frame.loc[0, "students"] += jump
-    frame.loc[1, ["left_behind", "girls", "primary", "guardian_grandparents", "archived",
-                  "parent_contact"]] += 1  # a small change is no warning
-    frame.loc[1, "students"] += 1
-    found = warned(engine, frame, "W03")
-    assert [w.row for w in found] == [2]
+    assert ingest(engine, workbook({"schools": frame.iloc[1:]}), period="2026-09").accepted
+    assert warned(engine, with_left_behind(frame, 0, 200), "W03") == []
 
 
 def test_w04_unguarded_children(engine):
@@ -420,11 +454,17 @@ def test_w05_expected_school_missing_or_left_blank(engine):
     assert frame.school_code.iloc[-1] in found[0].message
 
 
-def test_w06_files_and_pairs_below_left_behind(engine):
-    frame = school_frame(engine)
-    found = warned(engine, frame, "W06")
-    below = (frame.archived < frame.left_behind) | (frame.paired < frame.left_behind)
-    assert len(found) == int(below.sum()) > 0
+def test_w06_names_the_part_that_falls_short_and_by_how_many(engine):
+    frame = with_left_behind(with_left_behind(school_frame(engine), 0, 60), 1, 60)
+    frame.loc[0, "archived"] = 43                       # 已建档 17 short, 已结对 complete
+    frame.loc[1, ["paired", "visited"]] = (43, 0)      # 已结对 17 short, 已建档 complete
+    found = {(w.row, w.column): w.message for w in warned(engine, frame, "W06")}
+    assert "已建档少于留守儿童数17人" in found[(2, "已建档")]
+    assert "已结对帮扶少于留守儿童数17人" in found[(3, "已结对帮扶")]
+    assert (2, "已结对帮扶") not in found and (3, "已建档") not in found
+    short = int((frame.archived < frame.left_behind).sum()
+                + (frame.paired < frame.left_behind).sum())
+    assert len(found) == short
 
 
 # --- Storage: one transaction, supersession ---------------------------------------------

@@ -3,18 +3,24 @@ relative threshold, students drifting from the enrolment on record, a return cop
 from __future__ import annotations
 
 import io
+import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from liushou_dash import catalog, plausibility
-from liushou_dash.db import session_maker
+from liushou_dash import catalog, plausibility, progress, uploads
+from liushou_dash.db import session_maker, transaction
 from liushou_dash.export import export_table
-from liushou_dash.models import School, Submission
+from liushou_dash.ingest.store import store_submission
+from liushou_dash.models import AuditEntry, School, Submission
 from liushou_dash.rules import load_rules
 from tests.demo_db import LATEST, PREVIOUS, demo_engine  # noqa: F401  (a fixture)
-from tests.fixtures import TOWNSHIP, school_frame
+from tests.apptest import app_on, fine, press, table_with, widget  # noqa: F401
+from tests.fixtures import TOWNSHIP, audit_rows, make_user, school_frame
+from tests.returns import workbook
+from tests.test_ingest import with_left_behind
 from tests.test_metrics import submit
 
 RULES = load_rules()
@@ -57,9 +63,19 @@ def test_the_reason_gives_both_months_and_the_change():
     found = plausibility.find(frame(school("S1", archived=60, visited=1)),
                               frame(school("S1", archived=40)), {}, RULES)
     reason = found[0].reason
-    assert "已建档由上月40人变为60人" in reason and "增加20人" in reason and "+50.0%" in reason
+    assert "已建档由上月40人变为本月60人" in reason and "增加20人" in reason and "+50%" in reason
     assert f"超过{RULES.change_abs}人且超过{RULES.change_rel:.0%}" in reason
     assert (found[0].value, found[0].reference) == (60, 40)
+
+
+def test_the_rule_is_the_same_over_a_whole_sheet():
+    """The upload's W03 applies `changed` to arrays: the same answers as school by school."""
+    before, now = np.array([3, 200, 12, 500, 40, 0]), np.array([5, 120, 16, 560, 60, 15])
+    assert plausibility.changed(now, before, RULES).tolist() == [
+        plausibility.changed(float(n), float(b), RULES) for n, b in zip(now, before)] == [
+        False, True, False, False, True, True]
+    assert plausibility.change_reason("left_behind", 120, 200, RULES).startswith(
+        "留守儿童数由上月200人变为本月120人，减少80人（-40%）")
 
 
 def test_monthly_flows_may_swing():
@@ -214,3 +230,106 @@ def test_findings_as_a_table_and_in_a_sentence():
     twice = plausibility.find(frame(school("S1", left_behind=60, archived=60, visited=1)),
                               frame(school("S1", left_behind=40, archived=40)), {}, RULES)
     assert len(twice) == 2 and plausibility.township_counts(twice) == {"T1": 1}
+
+
+# --- 已核实 ------------------------------------------------------------------------------------
+
+def _copied_submission(engine) -> tuple[int, list]:
+    """A June return copied from May by clerk108: every school flagged 疑似照抄上月."""
+    may = school_frame(engine, seed=1)
+    with transaction(engine) as session:
+        for period in ("2026-05", "2026-06"):
+            sid = store_submission(session, township_code=TOWNSHIP, period=period,
+                                   username="clerk108", frames={"schools": may}).id
+    return sid, plausibility.check_submission(engine, sid)
+
+
+def test_a_reviewer_marks_a_flagged_value_verified_and_it_is_audited(engine):
+    staff = make_user(engine, "staffx", "staff")
+    sid, found = _copied_submission(engine)
+    first = found[0]
+    key = plausibility.key_of(first)
+
+    plausibility.verify(engine, staff, sid, first.school_code, first.check, key,
+                        " 已电话核实：学校确无变化 ")
+
+    _, table = plausibility.submission_table(engine, sid)
+    marks = table[plausibility.VERIFIED_COLUMN].tolist()
+    assert marks[0].startswith("已核实（staffx，") and marks[0].endswith("：已电话核实：学校确无变化）")
+    assert marks[1:] == [""] * (len(found) - 1)
+    with session_maker(engine)() as session:
+        row = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == plausibility.VERIFY)).one()
+    assert (row.username, row.object_type, row.object_id) == ("staffx", "submission", str(sid))
+    assert json.loads(row.detail) == {"school_code": first.school_code, "check": first.check,
+                                      "key": key, "note": "已电话核实：学校确无变化"}
+    month = plausibility.period_table(engine, "2026-06")
+    assert month[plausibility.VERIFIED_COLUMN].tolist() == marks
+    assert progress.flagged_counts(month).values.tolist() == [
+        [found[0].township_name, len(found), 1]]
+
+
+@pytest.mark.parametrize("case", ["no note", "not flagged", "own submission", "clerk"])
+def test_what_may_not_be_verified(engine, case):
+    sid, found = _copied_submission(engine)
+    first = found[0]
+    who = {"own submission": make_user(engine, "clerk108", "staff"),
+           "clerk": make_user(engine, "clerk101", "clerk", TOWNSHIP)}.get(
+        case, make_user(engine, "staffx", "staff"))
+    note = "" if case == "no note" else "已核实"
+    check = plausibility.ENROLMENT if case == "not flagged" else first.check
+    error = PermissionError if case in ("own submission", "clerk") else ValueError
+    with pytest.raises(error):
+        plausibility.verify(engine, who, sid, first.school_code, check,
+                            plausibility.key_of(first), note)
+    with session_maker(engine)() as session:
+        assert not session.scalars(select(AuditEntry).where(
+            AuditEntry.action == plausibility.VERIFY)).all()
+
+
+def test_a_corrected_return_is_looked_at_afresh(engine):
+    """A confirmation belongs to the submission it was made on."""
+    staff = make_user(engine, "staffx", "staff")
+    sid, found = _copied_submission(engine)
+    plausibility.verify(engine, staff, sid, found[0].school_code, found[0].check,
+                        plausibility.key_of(found[0]), "已核实")
+    with transaction(engine) as session:
+        again = store_submission(session, township_code=TOWNSHIP, period="2026-06",
+                                 username="clerk108",
+                                 frames={"schools": school_frame(engine, seed=1)}).id
+    assert set(plausibility.submission_table(engine, again)[1][
+        plausibility.VERIFIED_COLUMN]) == {""}
+
+
+# --- On the pages ------------------------------------------------------------------------------
+
+def test_the_review_page_shows_w03_with_both_values_and_takes_a_confirmation(engine, app_on):
+    """A clerk's 200 -> 120 reaches the reviewer with both months' values, and the reviewer's
+    已核实 shows on the page and stays in the audit trail."""
+    staff, clerk = make_user(engine, "staffx", "staff"), make_user(engine, "clerk108", "clerk",
+                                                                   TOWNSHIP)
+    period = uploads.open_period()
+    last_month = uploads.recent_periods()[1]
+    for month, children in ((last_month, 200), (period, 120)):
+        frame = with_left_behind(school_frame(engine), 0, children)
+        report = uploads.upload(engine, clerk, TOWNSHIP, month, workbook({"schools": frame}),
+                                "月报.xlsx", dry_run=False)
+        assert report.accepted, report.errors
+    sid = report.submission_id
+    app = app_on(engine, staff, "app_pages/review.py")
+    widget(app.selectbox, "选择要审核的提交").set_value(sid)
+    fine(app.run())
+
+    warnings = table_with(app, "说明")
+    [w03] = warnings.loc[warnings["代码"] == "W03", "说明"].tolist()
+    assert "留守儿童数由上月200人变为本月120人" in w03
+    found = plausibility.check_submission(engine, sid)
+    [i] = [i for i, f in enumerate(found) if f.column == "left_behind"]
+    widget(app.selectbox, "核实的数据").set_value(i)
+    widget(app.text_input, "核实说明（必填，例如：已电话核实，学校合并）").input("学校撤并，已核实")
+    press(app, "标记为已核实")
+
+    flagged = table_with(app, plausibility.VERIFIED_COLUMN)
+    assert flagged.loc[i, plausibility.VERIFIED_COLUMN].endswith("：学校撤并，已核实）")
+    [row] = audit_rows(engine, plausibility.VERIFY, "staffx")
+    assert json.loads(row.detail)["key"] == "left_behind" and row.object_id == str(sid)

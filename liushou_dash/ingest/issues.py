@@ -25,7 +25,7 @@ ERROR_TITLES = {
 WARNING_TITLES = {
     "W01": "空白单元格按0计",
     "W02": "学校名称与主数据不一致",
-    "W03": "留守儿童数较上月变化超过30%",
+    "W03": "留守儿童数较上月变化过大",
     "W04": "有无人监护的留守儿童",
     "W05": "应报学校未出现在表中",
     "W06": "已建档或已结对帮扶人数少于留守儿童数",
@@ -63,6 +63,12 @@ def where(sheet: str | None, row: int | None, column: str | None, letter: str | 
     if column:
         parts.append(f"{letter}列（{column}）" if letter else f"“{column}”列")
     return " ".join(parts)
+
+
+def as_typed(value):
+    """A cell's value as the clerk typed it, for a message: a spreadsheet hands a typed -3 over
+    as the float -3.0, and "“-3.0”不是整数" would blame the clerk for a decimal point."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def issue(code: str, message: str, sheet: str | None = None, row: int | None = None,

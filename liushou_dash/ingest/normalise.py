@@ -15,7 +15,7 @@ import pandas as pd
 from pandas._libs import lib
 
 from .. import catalog
-from .issues import Issue, issue
+from .issues import Issue, as_typed, issue
 from .parse import ParsedSheet, _ascii_digits, is_empty, norm_series
 
 ZERO_TOKENS = {"-", "--", "---", "—", "——", "–", "―", "/", "//", "\\", "无", "空", "〇"}
@@ -52,7 +52,8 @@ def _cells(parsed: ParsedSheet, key: str, mask: pd.Series, code: str, message: s
            sheet_label: str, label: str) -> list[Issue]:
     rows = parsed.excel_rows[mask]
     values = parsed.frame.loc[mask, key]
-    return [issue(code, message.format(value=v), sheet_label, int(r), label, parsed.letters[key])
+    return [issue(code, message.format(value=as_typed(v)), sheet_label, int(r), label,
+                  parsed.letters[key])
             for r, v in zip(rows, values)]
 
 

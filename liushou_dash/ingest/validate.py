@@ -10,7 +10,8 @@ from itertools import repeat
 import numpy as np
 import pandas as pd
 
-from .. import catalog, geo
+from .. import catalog, geo, plausibility
+from ..rules import load_rules
 from .context import Context, period_end
 from .issues import MAX_LISTED_PER_CODE, Issue, issue
 from .parse import ParsedSheet, norm_series
@@ -23,7 +24,7 @@ SUMS_TO_LEFT_BEHIND = {  # code -> the columns that must add up to 留守儿童�
     "E08": ("preschool", "primary", "junior"),
     "E09": ("guardian_grandparents", "guardian_relatives", "guardian_other", "guardian_none"),
 }
-LEFT_BEHIND_CHANGE_WARNING = 0.30
+SHORT_OF_LEFT_BEHIND = ("archived", "paired")  # W06: each should cover every child
 
 
 class _Rows:
@@ -130,15 +131,53 @@ def _check_school_arithmetic(s: _Sheet, _context: Context) -> None:
            lambda r: f"留守儿童数 {r.left_behind} 大于在校学生数 {r.students}")
     for code, parts in SUMS_TO_LEFT_BEHIND.items():
         total = sum(f[p].to_numpy() for p in parts)
-        labels = "+".join(SCHOOL.field(p).label for p in parts)
-        s.flag(total != left, code, parts[0], lambda r, parts=parts, labels=labels:
-               f"{labels} = {sum(r[p] for p in parts)}，不等于留守儿童数 {r.left_behind}")
+        s.flag(total != left, code, parts[0], lambda r, parts=parts:
+               f"{_sum_text(s, r, parts)}，不等于留守儿童数 {r.left_behind}，请核对这几列")
     for part in PARTS_OF_LEFT_BEHIND:
         label = SCHOOL.field(part).label
         s.flag(f[part] > left, "E10", part, lambda r, part=part, label=label:
                f"{label} {r[part]} 大于留守儿童数 {r.left_behind}")
     s.flag(f["visited"] > f["paired"], "E11", "visited",
            lambda r: f"本月走访人数 {r.visited} 大于已结对帮扶 {r.paired}")
+
+
+def _sum_text(s: _Sheet, r: _Row, parts: tuple[str, ...]) -> str:
+    """'男（F列）6 + 女（G列）4 = 10': every column of a sum with its letter and value, since
+    the sum is wrong as a whole and the issue's own place can name only the first column."""
+    letters = s.parsed.letters if s.parsed is not None else {}
+    named = [f"{SCHOOL.field(p).label}（{letters[p]}列）" if letters.get(p)
+             else f"{SCHOOL.field(p).label} " for p in parts]
+    return (" + ".join(f"{name}{r[p]}" for name, p in zip(named, parts))
+            + f" = {sum(r[p] for p in parts)}")
+
+
+def _left_behind_changes(s: _Sheet, context: Context, names: dict[str, str]) -> None:
+    """W03 by plausibility's rule (rules.toml [plausibility]): a change must pass an absolute
+    AND a relative threshold, so a village school going from 3 to 5 children is no warning
+    while one going from 200 to 120 is. Schools without a return last month are not compared."""
+    f = s.frame
+    last = np.array(_looked_up(f["school_code"].tolist(), context.last_month_left_behind),
+                    dtype=float)
+    rules = load_rules()
+    with np.errstate(invalid="ignore"):
+        flagged = ~np.isnan(last) & plausibility.changed(f["left_behind"].to_numpy(), last,
+                                                         rules)
+    last_of = context.last_month_left_behind
+    s.flag(flagged, "W03", "left_behind", lambda r: (
+        f"学校“{names.get(r.school_code) or r.school_name or r.school_code}”"
+        + plausibility.change_reason("left_behind", r.left_behind, last_of[r.school_code],
+                                     rules)))
+
+
+def _short_of_left_behind(s: _Sheet) -> None:
+    """W06 for each part (已建档, 已结对帮扶) that falls short, at its own column and with the
+    shortfall, so the clerk sees which number to look at and by how much."""
+    f = s.frame
+    for key in SHORT_OF_LEFT_BEHIND:
+        label = SCHOOL.field(key).label
+        s.flag(f[key] < f["left_behind"], "W06", key, lambda r, key=key, label=label:
+               f"{label}少于留守儿童数{r.left_behind - r[key]}人"
+               f"（{label} {r[key]}，留守儿童数 {r.left_behind}）")
 
 
 def _school_warnings(s: _Sheet, context: Context) -> None:
@@ -158,20 +197,10 @@ def _school_warnings(s: _Sheet, context: Context) -> None:
                          ).to_numpy()
     s.flag(differs, "W02", "school_name",
            lambda r: f"学校名称“{r.school_name}”与主数据“{names.get(r.school_code)}”不一致")
-    last = np.array(_looked_up(codes, context.last_month_left_behind), dtype=float)
-    with np.errstate(invalid="ignore"):
-        jump = ~np.isnan(last) & (last > 0) & (
-            np.abs(f["left_behind"].to_numpy() - last) > LEFT_BEHIND_CHANGE_WARNING * last)
-    s.flag(jump, "W03", "left_behind", lambda r: (
-        f"留守儿童数 {r.left_behind} 较上月 {int(context.last_month_left_behind[r.school_code])} "
-        f"变化超过30%，请核实"))
+    _left_behind_changes(s, context, names)
     s.flag(f["guardian_none"] > 0, "W04", "guardian_none",
            lambda r: f"有 {r.guardian_none} 名无人监护的留守儿童，请立即落实监护责任")
-    archived_below = f["archived"] < f["left_behind"]
-    paired_below = ~archived_below & (f["paired"] < f["left_behind"])
-    for key, mask in (("archived", archived_below), ("paired", paired_below)):
-        s.flag(mask, "W06", key, lambda r: (
-            f"已建档 {r.archived}、已结对帮扶 {r.paired}，少于留守儿童数 {r.left_behind}"))
+    _short_of_left_behind(s)
     missing = sorted(names.keys() - set(codes))
     if missing:
         listed = "、".join(f"{names[c]}（{c}）" for c in missing)
