@@ -8,7 +8,7 @@ import streamlit as st
 
 from liushou_dash import bulletin, session, ui, views
 from liushou_dash.bulletin import Heading, Paragraph, Picture, Table
-from liushou_dash.db import database_url, engine_for
+from liushou_dash.db import engine_for
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PICTURE_WIDTH = 860  # px: the charts are drawn for an A4 page, not a wide screen
@@ -17,13 +17,14 @@ SCOPE_NOTE = ("通报覆盖全县各乡镇（街道），不受侧边栏的乡�
 
 
 @st.cache_data(ttl=ui.CACHE_TTL_SECONDS, show_spinner=False)
-def periods(url: str) -> list[str]:
+def periods(url: str, version: tuple) -> list[str]:  # version keys the cache (ui.data_key)
     return bulletin.available_periods(engine_for(url))
 
 
-# Keyed by the day too: the bulletin carries its date of issue and "still missing" as of it.
+# Keyed by the data version (ui.data_key) and by the day: the bulletin carries its date of
+# issue and "still missing" as of it.
 @st.cache_data(ttl=ui.CACHE_TTL_SECONDS, show_spinner="正在生成通报……")
-def build(url: str, period: str, today: dt.date):
+def build(url: str, version: tuple, period: str, today: dt.date):
     data, blocks, docx, xlsx = bulletin.build(engine_for(url), period, today=today)
     return bulletin.title(data), blocks, docx, xlsx
 
@@ -57,8 +58,7 @@ def download(column, label: str, data: bytes, name: str, mime: str, primary: boo
 session.page_actor("leader", "staff", "admin")
 st.title("月度通报")
 
-url = database_url()
-months = periods(url)
+months = periods(*ui.data_key())
 if not months:
     st.info(ui.NO_DATA_MESSAGE, icon="ℹ️")
     st.stop()
@@ -68,7 +68,7 @@ default = chosen.latest if chosen is not None and chosen.latest in months else m
 period = st.selectbox("通报月份", months, index=months.index(default),
                       format_func=ui.period_label)
 st.caption(SCOPE_NOTE)
-title, blocks, docx, xlsx = build(url, period, ui.today())
+title, blocks, docx, xlsx = build(*ui.data_key(), period, ui.today())
 
 left, right = st.columns(2)
 download(left, "下载通报（Word）", docx, f"{title}.docx", DOCX_MIME, primary=True)

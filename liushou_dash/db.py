@@ -5,11 +5,11 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Setting
+from .models import AuditEntry, Setting
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'liushou.db'}"
@@ -100,6 +100,24 @@ def transaction(engine: Engine):
     writer = engine.execution_options(**{WRITE_OPTION: True})  # see _begin_write_at_once
     with session_maker(writer).begin() as session:
         yield session
+
+
+# Rows per read of the audit chain's tail; the LIMIT also keeps PostgreSQL on the index when
+# its statistics are stale (a plain range query was planned as a 50 ms sequential scan).
+AUDIT_TAIL_ROWS = 1000
+
+
+def audit_tail(engine: Engine, since: int | None) -> list:
+    """The audit chain's rows (seq, action, row_hash) from seq `since` on, in order (at most
+    AUDIT_TAIL_ROWS), or only its last row when `since` is None; [] before init-db. Every
+    write leaves a row, so this is how a replica learns that another one wrote
+    (ui.data_version): a range scan of the unique index on seq, usually the one row at `since`."""
+    columns = select(AuditEntry.seq, AuditEntry.action, AuditEntry.row_hash)
+    query = (columns.where(AuditEntry.seq.is_not(None)).order_by(AuditEntry.seq.desc()).limit(1)
+             if since is None else
+             columns.where(AuditEntry.seq >= since).order_by(AuditEntry.seq).limit(AUDIT_TAIL_ROWS))
+    with engine.connect() as conn:
+        return conn.execute(query).all() if has_schema(conn) else []
 
 
 def schema_revision(engine: Engine) -> str | None:

@@ -1,29 +1,47 @@
 """What the pages read: cached readers over liushou_dash (views.py draws what they return).
 
 Pages lay out widgets only; everything they show is read here and shaped in the core.
-Readers go through one st.cache_data function keyed by the database URL, the reader's name
-and its arguments, so every session shares one copy (forty meeting screens cost one query)
-and `clear_caches()` after a write empties them all. Tables are read per month for the whole
+Readers go through one st.cache_data function keyed by the database URL, the data version,
+the reader's name and its arguments, so every session shares one copy (forty meeting screens
+cost one query). The data version (`data_version`) is the last audit row that changed what the
+pages show: every write leaves one, whichever replica or command made it, so every replica's
+caches move on within VERSION_SECONDS of a write. Tables are read per month for the whole
 county and cut to the chosen townships in memory: moving the month range reads only the new
 months, and choosing townships reads nothing.
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
 
 from . import alerts as alert_rules
 from . import charts, export, filters, homes, kpi, ledger, messages, metrics, orgunits, progress
-from .db import database_url, engine_for
+from .db import audit_tail, database_url, engine_for
 from .metrics import Filter, period_label  # noqa: F401  (re-exported for the pages)
 from .rules import load_rules
 
+# Only a backstop now: the data version moves the caches on after every write made through
+# the application; this bounds how long a change made around it (SQL by hand) stays unseen.
 CACHE_TTL_SECONDS = 300
+# How long a process trusts the data version it read: at most one audit query per this many
+# seconds per process, however many sessions rerun, and how late another replica's write shows.
+VERSION_SECONDS = 1.0
+# Audit actions that change nothing a cached reader shows (sessions, passwords, downloads,
+# refusals, backups): they leave the caches alone, so a login, or a stranger's failed
+# guesses, never make every replica re-read its dashboards. Any other action, including
+# one added later, moves the data version. (Account creation and (de)activation are not
+# here: the chase list names a township's active clerks.)
+QUIET_ACTIONS = frozenset({"login", "login_failed", "login_delayed", "login_inactive", "logout",
+                           "expired", "change_password", "reset_password", "unlock_user",
+                           "download", "denied", "backup"})
 # The meeting screen redraws from the cache this often (a test server sets it shorter).
 MEETING_REFRESH_SECONDS = float(os.environ.get("LIUSHOU_MEETING_REFRESH_SECONDS", 60))
 FILTER_KEY = "filter"          # st.session_state: the Filter the sidebar built this run
@@ -68,17 +86,79 @@ READERS: dict[str, Callable] = {
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=2000)
-def _read(url: str, reader: str, *arguments):
+def _read(url: str, version: tuple, reader: str, *arguments):
+    # version only keys the cache: a reading taken before a write is never served after it.
     return READERS[reader](engine_for(url), *arguments)
 
 
 def read(reader: str, *arguments):
-    return _read(database_url(), reader, *arguments)
+    return _read(*data_key(), reader, *arguments)
+
+
+def data_key() -> tuple[str, tuple[int, str]]:
+    """(database URL, data version): the first arguments of every cached reader, here and in
+    the pages, so that none serves a reading taken before the latest write."""
+    url = database_url()
+    return url, data_version(url)
+
+
+# --- The data version --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Version:
+    """What this process knows of a database's audit chain. Links are (seq, row_hash): the
+    hash tells a chain apart from another one of the same length (a database restored or
+    recreated under the same address)."""
+    seen: tuple[int, str]   # the chain's last row when last read; (0, "") for none
+    key: tuple[int, str]    # the last row up to it that changed data: the caches' key
+    read_at: float          # time.monotonic() of that read
+
+
+_VERSIONS: dict[str, _Version] = {}   # database URL -> what this process last read of it
+_VERSION_LOCK = threading.Lock()      # one session reads the version, the others wait for it
+
+
+def data_version(url: str | None = None) -> tuple[int, str]:
+    """The caches' key for the database's data: re-read at most every VERSION_SECONDS per
+    process, so a rerun costs a dictionary look-up and, once a second, one index scan. When
+    it moves, the superseded readings are dropped at once rather than held until their TTL."""
+    url = database_url(url)
+    with _VERSION_LOCK:
+        known = _VERSIONS.get(url)
+        if known is None or time.monotonic() - known.read_at >= VERSION_SECONDS:
+            _VERSIONS[url] = fresh = _next_version(engine_for(url), known)
+            if known is not None and fresh.key != known.key:
+                st.cache_data.clear()
+            known = fresh
+        return known.key
+
+
+def _next_version(engine, known: _Version | None) -> _Version:
+    """`known` moved on by the audit rows written since it was read."""
+    now = time.monotonic()
+    if known is not None:
+        rows = audit_tail(engine, known.seen[0])
+        if rows and _link(rows[0]) == known.seen:
+            loud = [row for row in rows[1:] if row.action not in QUIET_ACTIONS]
+            return _Version(_link(rows[-1]), _link(loud[-1]) if loud else known.key, now)
+    # The first read, or the row last seen is gone or different (another database under the
+    # same address): start from the chain's end.
+    end = audit_tail(engine, None)
+    link = _link(end[0]) if end else (0, "")
+    return _Version(link, link, now)
+
+
+def _link(row) -> tuple[int, str]:
+    return row.seq, row.row_hash
 
 
 def clear_caches() -> None:
-    """After every write, so that every page shows the new data at once."""
-    st.cache_data.clear()
+    """After a write on this replica: the next read asks the database for the data version
+    at once instead of waiting out VERSION_SECONDS, so the writer sees its write on the very
+    next run (other replicas see it within VERSION_SECONDS)."""
+    with _VERSION_LOCK:
+        for url, known in _VERSIONS.items():
+            _VERSIONS[url] = replace(known, read_at=-math.inf)
 
 
 def engine():
@@ -159,14 +239,14 @@ def trend_filter(flt: Filter) -> Filter:
 def alerts(flt: Filter) -> list:
     """alerts.alerts of the filter's latest month (whatever its school types), from the
     cached months the cockpit's cards read too, cut to the chosen townships."""
-    found = _alerts(database_url(), flt.latest, flt.approved_only, today())
+    found = _alerts(*data_key(), flt.latest, flt.approved_only, today())
     return [a for a in found if flt.townships is None or a.township_code in flt.townships]
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=200)
-def _alerts(url: str, period: str, approved: bool, day: dt.date) -> list:
+def _alerts(url: str, version: tuple, period: str, approved: bool, day: dt.date) -> list:
     """Composed once for every session: a province's ~2,000 alert messages take a while.
-    (`url` keys the cache by database; the readers it calls are cached too.)"""
+    (`url` and `version` key the cache, see data_key; the readers it calls are cached too.)"""
     rules, shown = load_rules(), kpi.cockpit_indicators()
     recent = township_table(alert_rules.recent_months(period, rules, approved), shown)
     every_return = township_table(Filter((period,)), shown)  # who has reported at all
@@ -177,8 +257,8 @@ def _alerts(url: str, period: str, approved: bool, day: dt.date) -> list:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=200)
-def _alert_files(url: str, flt: Filter, day: dt.date) -> dict[str, bytes]:
-    # url and day only key the cache: the database, and "today" that alerts depend on.
+def _alert_files(url: str, version: tuple, flt: Filter, day: dt.date) -> dict[str, bytes]:
+    # url, version and day only key the cache: the data (data_key) and "today" of the alerts.
     frame = alert_rules.as_frame(alerts(flt))
     title = f"{period_label(flt.latest)}预警清单"
     return {fmt: export.frame_bytes(frame, fmt, title) for fmt in export.FORMATS}
@@ -186,7 +266,7 @@ def _alert_files(url: str, flt: Filter, day: dt.date) -> dict[str, bytes]:
 
 def alert_files(flt: Filter) -> dict[str, bytes]:
     """The filter's alerts as CSV and Excel files (the whole list under the cockpit's)."""
-    return _alert_files(database_url(), flt, today())
+    return _alert_files(*data_key(), flt, today())
 
 
 def home_list(flt: Filter) -> pd.DataFrame:

@@ -21,8 +21,8 @@ import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import (alerts, catalog, composition, export, homes, ledger, metrics,
-                          orgunits, progress, ranking, targets, ui)
+from liushou_dash import (alerts, auth, catalog, composition, download_audit, export, homes,
+                          ledger, metrics, orgunits, progress, ranking, targets, ui)
 from liushou_dash.cli import main as cli
 from liushou_dash.db import dispose_engines, transaction
 from liushou_dash.ingest.store import store_submission
@@ -171,22 +171,57 @@ def test_database_without_schema_shows_a_friendly_message(tmp_path, monkeypatch)
     dispose_engines()
 
 
-def test_a_write_shows_once_the_caches_are_cleared(engine, open_app):
-    fill(engine)
-    before = card_texts(open_app(engine))["留守儿童数"]
+def _store_more(engine) -> str:
+    """A correction of one township's April stored through the core, as another replica or
+    the command line would; returns the card the county's 留守儿童数 then shows."""
     more = school_frame(engine, TOWNSHIP, seed=7)
     with transaction(engine) as session:
         store_submission(session, township_code=TOWNSHIP, period="2026-04",
                          frames={"schools": more})
-    expected = shown("left_behind", more.left_behind.sum()
-                     + school_frame(engine, OTHER_TOWNSHIP).left_behind.sum())
+    return shown("left_behind", more.left_behind.sum()
+                 + school_frame(engine, OTHER_TOWNSHIP).left_behind.sum())
+
+
+def test_a_write_elsewhere_shows_once_the_data_version_is_read_again(engine, open_app,
+                                                                     monkeypatch):
+    fill(engine)
+    monkeypatch.setattr(ui, "VERSION_SECONDS", 3600)   # the version read below is trusted
+    before = card_texts(open_app(engine))["留守儿童数"]
+    expected = _store_more(engine)
     assert expected != before
 
     app = AppTest.from_file(APP, default_timeout=60)
     sign_in(app, account(engine, "admin"))
-    assert card_texts(fine(app.run()))["留守儿童数"] == before   # still the cached reading
+    assert card_texts(fine(app.run()))["留守儿童数"] == before   # the version not read again
+    monkeypatch.setattr(ui, "VERSION_SECONDS", 0)      # ... until it is: nobody cleared a cache
+    assert card_texts(fine(app.run()))["留守儿童数"] == expected
+
+
+def test_a_write_on_this_replica_shows_on_its_next_run(engine, open_app, monkeypatch):
+    fill(engine)
+    monkeypatch.setattr(ui, "VERSION_SECONDS", 3600)
+    app = open_app(engine)
+    expected = _store_more(engine)
+
     ui.clear_caches()                                          # what every writer calls
     assert card_texts(fine(app.run()))["留守儿童数"] == expected
+
+
+def test_logins_and_downloads_leave_the_cached_readings_alone(engine, open_app, monkeypatch):
+    """A login (or a stranger's failed guesses, or a download) moves no data, so it must not
+    make every replica re-read its dashboards."""
+    fill(engine)
+    monkeypatch.setattr(ui, "VERSION_SECONDS", 0)
+    open_app(engine)
+    admin = account(engine, "admin")              # made already: this only logs in
+    version = ui.data_version()
+    account(engine, "admin")
+    with pytest.raises(auth.LoginError):
+        auth.authenticate(engine, admin.username, "wrong password")
+    download_audit.audit_download(engine, admin, "export", level="school")
+    assert ui.data_version() == version
+    _store_more(engine)
+    assert ui.data_version() != version
 
 
 # --- The demo county --------------------------------------------------------------------------
