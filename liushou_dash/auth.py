@@ -77,11 +77,13 @@ DEMO_ACCOUNTS = (            # (username, role, township, display name)
     ("staff", "staff", None, "县教育局审核员"),
     ("clerk108", "clerk", DEMO_TOWNSHIP, "张家湾镇填报员"),
 )
+DEMO_USERNAMES = frozenset(username for username, _, _, _ in DEMO_ACCOUNTS)
 
 # One message for an unknown name, a wrong password and an attempt made too early.
 BAD_LOGIN = "用户名或密码错误，或尝试过于频繁，请稍后再试"
 EMPTY_LOGIN = "请输入用户名和密码"
 INACTIVE_LOGIN = "该账号已停用，请联系系统管理员"
+DEMO_FROM_AFAR = "示例账号只能在本机登录；对内网开放前请为各账号设置正式密码或撤下示例数据"
 WRONG_OLD_PASSWORD = "原密码不正确"
 TOO_SOON = "尝试过于频繁，请稍后再试"
 ACCOUNT_GONE = "账号已停用或不存在，请联系系统管理员"
@@ -474,8 +476,10 @@ class _Outcome:
 
 
 def _attempt(session: Session, username: str, password: str, address: str | None,
-             now: dt.datetime) -> _Outcome:
-    """One login attempt, judged and counted in its transaction."""
+             now: dt.datetime, demo_from_afar: bool) -> _Outcome:
+    """One login attempt, judged and counted in its transaction. `demo_from_afar`: a demo
+    account on the demo password from another machine (_demo_from_afar), refused even when
+    the password is right."""
     user = _find(session, username)
     throttle = _throttle(session, username, user, address)
     # A typed name that is no account is not recorded: people type their password into it.
@@ -490,6 +494,10 @@ def _attempt(session: Session, username: str, password: str, address: str | None
         audit.record(session, who, "login_failed", "user", who,
                      failures=throttle.account.failures, address=throttle.address)
         outcome = _Outcome(None, BAD_LOGIN)
+    elif demo_from_afar:
+        audit.record(session, who, "denied", "user", who, refused="login",
+                     reason=DEMO_FROM_AFAR, address=throttle.address)
+        outcome = _Outcome(None, DEMO_FROM_AFAR)
     else:
         throttle.forgive_account()
         action = "login" if user.active else "login_inactive"
@@ -497,6 +505,24 @@ def _attempt(session: Session, username: str, password: str, address: str | None
         outcome = _Outcome(user, None if user.active else INACTIVE_LOGIN)
     _tidy(session, throttle, now)
     return outcome
+
+
+def _demo_from_afar(engine: Engine, username: str, password: str, address: str | None) -> bool:
+    """A demo account tried with the password the login screen publishes, on a demo database,
+    from another machine: `make run ADDRESS=0.0.0.0` must not open an administrator to the
+    whole intranet. Only the typed password is looked at here: the attempt refused for it must
+    still have the right password (_attempt checks that first), so a demo account whose
+    password was changed to a real one logs in from anywhere."""
+    from .metrics import is_demo  # here, not at the top: see create_demo_accounts
+
+    return (password == DEMO_PASSWORD and username in DEMO_USERNAMES
+            and not _local(address) and is_demo(engine))
+
+
+def _local(address: str | None) -> bool:
+    """Whether a client address (client_address; None for this machine) is this machine."""
+    ip = _ip(LOOPBACK if address is None else address)
+    return ip is not None and ip.is_loopback
 
 
 def authenticate(engine: Engine, username: str, password: str,
@@ -508,8 +534,9 @@ def authenticate(engine: Engine, username: str, password: str,
     username, now = _normal(username), now or dt.datetime.now()
     if not username or not password:
         raise LoginError(EMPTY_LOGIN)
+    demo_from_afar = _demo_from_afar(engine, username, password, address)
     with transaction(engine) as session:  # failures are counted even though we refuse
-        outcome = _attempt(session, username, password, address, now)
+        outcome = _attempt(session, username, password, address, now, demo_from_afar)
     if outcome.held:  # outside the transaction, which holds the throttle's rows
         time.sleep(_verify_seconds(BCRYPT_ROUNDS))
     if outcome.error is not None:

@@ -196,7 +196,7 @@ def _login_screen() -> None:
     else:
         if state == accounts.DEMO:
             st.info(ui.DEMO_BANNER)
-            st.caption("示例账号（仅示例数据库提供）：")
+            st.caption("示例账号（仅示例数据库提供，只能在本机登录）：")
             st.table(accounts.demo_accounts(), hide_index=True)
         _login_form()
 
