@@ -39,6 +39,12 @@ def test_a_demo_account_is_refused_from_another_machine_with_the_reason(demo, us
     assert not audit_rows(demo, "login", username)
 
 
+def test_a_demo_account_is_refused_through_an_unconfigured_local_proxy(demo):
+    through_nginx = auth.client_address(None, ["10.1.2.3"])
+    with pytest.raises(auth.LoginError, match="^示例账号只能在本机登录"):
+        auth.authenticate(demo, "admin", "demo", address=through_nginx)
+
+
 @pytest.mark.parametrize("address", LOCAL)
 def test_a_demo_account_logs_in_on_this_machine(demo, address):
     assert auth.authenticate(demo, "admin", "demo", address=address).role == "admin"

@@ -206,6 +206,8 @@ def test_failures_are_forgiven_with_time_and_then_forgotten(engine):
     ("10.0.0.5", ["1.2.3.4"], "", "10.0.0.5"),                     # no proxy trusted
     ("10.0.0.5", ["1.2.3.4"], "10.0.0.6", "10.0.0.5"),             # not a trusted proxy
     (None, ["1.2.3.4"], "127.0.0.1", "1.2.3.4"),                   # nginx on this machine
+    (None, ["1.2.3.4"], "", "forwarded:1.2.3.4"),                  # the same, not configured
+    ("127.0.0.1", ["6.6.6.6, 1.2.3.4"], "", "forwarded:1.2.3.4"),
     ("10.0.0.5", ["6.6.6.6, 1.2.3.4, 10.0.0.9"], "10.0.0.0/8", "1.2.3.4"),  # two proxies
     ("10.0.0.5", ["6.6.6.6, 1.2.3.4", "10.0.0.9"], "10.0.0.0/8", "1.2.3.4"),
     ("10.0.0.5", ["not-an-address, 10.0.0.9"], "10.0.0.0/8", "10.0.0.9"),
@@ -216,6 +218,18 @@ def test_failures_are_forgiven_with_time_and_then_forgotten(engine):
 def test_the_client_address_trusts_forwarding_only_from_listed_proxies(peer, forwarded,
                                                                         trusted, expected):
     assert auth.client_address(peer, forwarded, trusted) == expected
+
+
+def test_behind_an_unconfigured_local_proxy_one_strangers_failures_delay_nobody_else(engine):
+    """nginx beside the app without LIUSHOU_TRUSTED_PROXIES: every request's peer is this
+    machine. Were they all counted as 127.0.0.1, one guesser would make every user wait up
+    to an hour; they are counted apart, by the address the proxy passed on."""
+    make_user(engine, "boss", "admin")
+    guesser, owner = (auth.client_address(None, [ip]) for ip in ("6.6.6.6", "10.1.2.3"))
+    step = ACCOUNT_DELAY.cap + dt.timedelta(seconds=1)  # each guess once the account may
+    for n in range(20):
+        attempt(engine, "boss", "wrong guess", T0 + n * step, guesser)
+    assert attempt(engine, "boss", PASSWORD, T0 + 20 * step, owner) is None
 
 
 def test_a_wrong_list_of_trusted_proxies_is_said_in_chinese():
