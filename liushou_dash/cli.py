@@ -7,6 +7,7 @@ import getpass
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -49,8 +50,10 @@ def cmd_seed_demo(args) -> int:
     from .demo import AlreadyFilled, seed_demo
     engine = _engine(args)
     init_db(engine)
-    try:
-        summary = seed_demo(engine, months=args.months, scale=args.scale)
+    started = time.monotonic()
+    try:  # each step on stderr as it starts: a province takes minutes
+        summary = seed_demo(engine, months=args.months, scale=args.scale,
+                            progress=lambda step: print(step, file=sys.stderr, flush=True))
     except AlreadyFilled as exc:
         if args.if_empty:
             from .auth import create_demo_accounts
@@ -62,6 +65,7 @@ def cmd_seed_demo(args) -> int:
     except ValueError as exc:  # a scale or month count it cannot build
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    print(f"示例数据已生成，用时 {time.monotonic() - started:.1f} 秒", file=sys.stderr)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 
@@ -115,7 +119,8 @@ def cmd_export(args) -> int:
     from .export import export_table
     engine = _engine(args)
     data = export_table(engine, args.period_from, args.period_to,
-                        townships=args.township or None, level=args.level, fmt=args.format)
+                        townships=args.township or None, level=args.level, fmt=args.format,
+                        labelled=args.labels)
     _write_audited(engine, "export", args.output, data,
                    period=f"{args.period_from}–{args.period_to}", township=args.township,
                    level=args.level, format=args.format)
@@ -300,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--township", action="append")
     p.add_argument("--level", choices=("township", "school"), default="township")
     p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    p.add_argument("--labels", action="store_true",
+                   help="CSV 用中文列名（默认用目录中的英文键名，便于脚本读取）")
     p.add_argument("-o", "--output", required=True)
     p = command("create-user", cmd_create_user, "创建用户（交互输入密码，或 --password-stdin）")
     p.add_argument("name")

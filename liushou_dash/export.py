@@ -37,7 +37,8 @@ INERT_PREFIX = "'"  # Excel's own mark for "text as typed": shown, never run
 
 def export_table(engine: Engine, period_from: str, period_to: str,
                  townships: Iterable[str] | None = None, level: str = "township",
-                 fmt: str = "csv", columns: Iterable[str] | None = None) -> bytes:
+                 fmt: str = "csv", columns: Iterable[str] | None = None,
+                 labelled: bool = False) -> bytes:
     """The table of `level` ("township" or "school") for the months from `period_from` to
     `period_to`, as CSV or XLSX bytes. `columns` picks catalogue keys (ids always come).
     Months outside the stored ones have no rows: any range may be asked for (a whole
@@ -47,26 +48,32 @@ def export_table(engine: Engine, period_from: str, period_to: str,
     first, last = (max(period_from, span[0]), min(period_to, span[1])) if span else ("", "")
     if span is None or first > last:
         return frame_bytes(pd.DataFrame(columns=export_columns(level, columns)), fmt,
-                           SHEET_TITLES[level])
+                           SHEET_TITLES[level], labelled=labelled)
     flt = metrics.Filter.between(first, last,
                                  townships=None if townships is None else tuple(townships))
-    return export_bytes(engine, flt, level, fmt, columns)
+    return export_bytes(engine, flt, level, fmt, columns, labelled)
 
 
 def export_bytes(engine: Engine, flt: metrics.Filter, level: str = "township",
-                 fmt: str = "csv", columns: Iterable[str] | None = None) -> bytes:
+                 fmt: str = "csv", columns: Iterable[str] | None = None,
+                 labelled: bool = False) -> bytes:
     """The file for any filter (school types and approved data only included): what the
     download page hands out, and what `export_table` writes for the command line."""
-    return frame_bytes(export_frame(engine, flt, level, columns), fmt, SHEET_TITLES[level])
+    return frame_bytes(export_frame(engine, flt, level, columns), fmt, SHEET_TITLES[level],
+                       labelled=labelled)
 
 
 def frame_bytes(frame: pd.DataFrame, fmt: str, title: str = "数据",
                 kinds: Mapping[str, str] | None = None,
-                labels: Mapping[str, str] | None = None) -> bytes:
-    """Any frame as CSV (its column keys as headers) or XLSX (Chinese headers)."""
+                labels: Mapping[str, str] | None = None, labelled: bool = False) -> bytes:
+    """Any frame as CSV or XLSX. The XLSX has Chinese headers; the CSV has the catalogue's
+    keys, which scripts read, unless `labelled` (what the pages hand to people, and
+    `export --labels`)."""
     if fmt not in FORMATS:
         raise ValueError(f"不支持的导出格式：{fmt}")
-    return to_csv(frame, kinds) if fmt == "csv" else to_xlsx(frame, title, kinds, labels)
+    if fmt == "xlsx":
+        return to_xlsx(frame, title, kinds, labels)
+    return to_csv(frame, kinds, labels if labelled else None, labelled)
 
 
 def export_columns(level: str, columns: Iterable[str] | None = None) -> list[str]:
@@ -157,11 +164,15 @@ def _csv_cells(frame: pd.DataFrame, kinds: Mapping[str, str] | None) -> pd.DataF
     return pd.DataFrame(cells, index=frame.index)
 
 
-def to_csv(frame: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> bytes:
-    """UTF-8 with BOM (so Excel opens Chinese text right), the frame's columns as headers."""
+def to_csv(frame: pd.DataFrame, kinds: Mapping[str, str] | None = None,
+           labels: Mapping[str, str] | None = None, labelled: bool = False) -> bytes:
+    """UTF-8 with BOM (so Excel opens Chinese text right), the frame's columns as headers
+    (their Chinese labels when `labelled`)."""
     buffer = io.StringIO()
-    _csv_cells(frame, kinds).to_csv(buffer, index=False, float_format=f"%.{RATE_DECIMALS}f",
-                             lineterminator="\r\n")
+    cells = _csv_cells(frame, kinds)
+    if labelled:
+        cells.columns = [column_label(key, labels) for key in cells.columns]
+    cells.to_csv(buffer, index=False, float_format=f"%.{RATE_DECIMALS}f", lineterminator="\r\n")
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -81,7 +81,7 @@ READERS: dict[str, Callable] = {
     "export_frame": lambda engine, flt, level, columns: export.export_frame(
         engine, flt, level, columns),
     "export": lambda engine, flt, level, fmt, columns: export.export_bytes(
-        engine, flt, level, fmt, columns),
+        engine, flt, level, fmt, columns, labelled=True),
 }
 
 
@@ -261,7 +261,8 @@ def _alert_files(url: str, version: tuple, flt: Filter, day: dt.date) -> dict[st
     # url, version and day only key the cache: the data (data_key) and "today" of the alerts.
     frame = alert_rules.as_frame(alerts(flt))
     title = f"{period_label(flt.latest)}预警清单"
-    return {fmt: export.frame_bytes(frame, fmt, title) for fmt in export.FORMATS}
+    return {fmt: export.frame_bytes(frame, fmt, title, labelled=True)
+            for fmt in export.FORMATS}
 
 
 def alert_files(flt: Filter) -> dict[str, bytes]:
@@ -310,7 +311,7 @@ def export_frame(flt: Filter, level: str, columns: tuple[str, ...] | None) -> pd
 
 
 def export_files(flt: Filter, level: str, columns: tuple[str, ...] | None) -> dict[str, bytes]:
-    """export.export_bytes in every format: the very files the command line writes."""
+    """export.export_bytes in every format: the very files `export --labels` writes."""
     return {fmt: read("export", flt, level, fmt, columns) for fmt in export.FORMATS}
 
 

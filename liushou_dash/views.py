@@ -219,7 +219,8 @@ def download_buttons(frame: pd.DataFrame, name: str, title: str,
                      labels: Mapping[str, str] | None = None, what: str = "table") -> None:
     """CSV (UTF-8 with BOM, keys as headers) and XLSX (Chinese headers) of `frame` through
     liushou_dash.export."""
-    files = {fmt: export.frame_bytes(frame, fmt, title, kinds, labels) for fmt in export.FORMATS}
+    files = {fmt: export.frame_bytes(frame, fmt, title, kinds, labels, labelled=True)
+             for fmt in export.FORMATS}
     file_buttons(files, name, what)
 
 

@@ -509,7 +509,7 @@ def test_the_download_page_hands_out_the_command_lines_files(dashboard, demo_eng
         out = tmp_path / f"cli.{fmt}"
         assert cli(["--db", url_of(demo_engine), "export", "--from", "2026-07", "--to", LATEST,
                     "--township", TOWNSHIP, "--township", OTHER_TOWNSHIP, "--level",
-                    "township", "--format", fmt, "-o", str(out)]) == 0
+                    "township", "--format", fmt, "--labels", "-o", str(out)]) == 0
         files = downloads[f"{name}.{fmt}"], out.read_bytes()
         if fmt == "csv":
             assert files[0] == files[1]
@@ -522,10 +522,12 @@ def test_the_download_page_hands_out_the_command_lines_files(dashboard, demo_eng
     app.multiselect(key="download_columns_school").set_value(["left_behind", "paired_rate"]).run()
     flt = metrics.Filter.between("2026-07", LATEST, townships=(OTHER_TOWNSHIP, TOWNSHIP))
     csv = pd.read_csv(io.BytesIO(downloads[f"留守儿童学校数据_2026-07_{LATEST}.csv"]),
-                      encoding="utf-8-sig", dtype={"township_code": str, "school_code": str})
-    assert list(csv.columns) == [*metrics.ID_COLUMNS["school"], "left_behind", "paired_rate"]
+                      encoding="utf-8-sig", dtype={"乡镇代码": str, "学校代码": str})
+    # files for people: Chinese headers (the command line keeps the keys unless --labels)
+    assert list(csv.columns) == ["月份", "乡镇代码", "乡镇名称", "学校代码", "学校名称",
+                                 "留守儿童数", "结对率"]
     expected = export.export_frame(demo_engine, flt, "school", ["left_behind", "paired_rate"])
-    assert csv["left_behind"].tolist() == expected["left_behind"].tolist()
+    assert csv["留守儿童数"].tolist() == expected["left_behind"].tolist()
     preview = table_with(app, "学校")
     assert list(preview.columns)[-2:] == ["留守儿童数", "结对率"]
 

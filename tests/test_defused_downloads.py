@@ -295,8 +295,8 @@ def test_the_funding_ledger(county, page, downloads):
     app = page("app_pages/funding.py")
     files = handed_out(downloads, "资金台账_")
     rows = assert_defused_csv(files["csv"])
-    assert set(column(rows, "description")) == DEFUSED
-    assert all(float(amount) >= 100 for amount in column(rows, "amount"))
+    assert set(column(rows, "项目摘要")) == DEFUSED
+    assert all(float(amount) >= 100 for amount in column(rows, "金额（元）"))
     cells = assert_defused_xlsx(files["xlsx"])
     amounts = numbers(cells, catalog.label_of("amount"))
     assert amounts and all(isinstance(v, (int, float)) for v in amounts)
@@ -307,9 +307,9 @@ def test_the_chase_list(county, page, downloads):
     app = page("app_pages/progress.py")
     files = handed_out(downloads, f"催报名单_{PERIOD}")
     rows = assert_defused_csv(files["csv"])
-    assert "'" + PLANTED[0] in column(rows, "review_comment")     # the reviewer's comment
-    assert set(column(rows, "clerks")) >= DEFUSED                # the clerks' names
-    assert all(cell.lstrip("-").isdigit() for cell in column(rows, "days_left"))
+    assert "'" + PLANTED[0] in column(rows, "退回意见")     # the reviewer's comment
+    assert set(column(rows, "填报员")) >= DEFUSED                # the clerks' names
+    assert all(cell.lstrip("-").isdigit() for cell in column(rows, "剩余天数"))
     cells = assert_defused_xlsx(files["xlsx"])
     assert all(isinstance(v, int) for v in numbers(cells, "剩余天数"))
     assert_audited(app, county, downloads, "催报名单_")
@@ -320,8 +320,8 @@ def test_the_download_pages_school_table(county, page, downloads):
     fine(app.radio(key="download_level").set_value("school").run())
     files = handed_out(downloads, "留守儿童学校数据_")
     rows = assert_defused_csv(files["csv"])
-    assert set(column(rows, "school_name")) >= DEFUSED
-    assert all(cell.isdigit() for cell in column(rows, "left_behind"))
+    assert set(column(rows, "学校名称")) >= DEFUSED
+    assert all(cell.isdigit() for cell in column(rows, "留守儿童数"))
     assert_defused_xlsx(files["xlsx"])
     assert_audited(app, county, downloads, "留守儿童学校数据_")
 

@@ -198,6 +198,19 @@ def test_cli_writes_the_same_csv_as_export_table(db, tmp_path, capsys):
                                                       level="school")
 
 
+def test_cli_labels_put_chinese_headers_over_the_same_cells(db, tmp_path):
+    url, keyed, labelled = db.url.render_as_string(), tmp_path / "k.csv", tmp_path / "l.csv"
+    for path, extra in ((keyed, []), (labelled, ["--labels"])):
+        assert main(["--db", url, "export", "--from", PERIODS[0], "--to", PERIODS[1],
+                     "--level", "school", "-o", str(path), *extra]) == 0
+    keys, *rows = list(csv.reader(io.StringIO(keyed.read_bytes().decode("utf-8-sig"))))
+    labels, *same = list(csv.reader(io.StringIO(labelled.read_bytes().decode("utf-8-sig"))))
+    assert keys[:6] == ["period", "township_code", "township_name", "school_code",
+                        "school_name", "students"]
+    assert labels[:6] == ["月份", "乡镇代码", "乡镇名称", "学校代码", "学校名称", "在校学生数"]
+    assert "留守儿童数" in labels and "建档率" in labels and same == rows
+
+
 def test_cli_writes_the_same_xlsx_cells_as_export_table(db, tmp_path):
     url = db.url.render_as_string(hide_password=False)
     output = tmp_path / "townships.xlsx"
