@@ -9,7 +9,10 @@ submitted, a returned submission and a few corrected ones. Every school row obey
 validation rule of DESIGN.md, so the data could have come through the uploader.
 
 Everything is drawn from one numpy Generator with a fixed seed, school values as whole
-(period × school) arrays, so the same call always yields the same database, quickly.
+(period × school) arrays, so the same call always yields the same database, quickly. It is
+written as whole tables (demo_scale.store_bulk), exactly as storing it upload by upload
+through ingest.store would leave it (tests/test_scale.py stores it both ways): 24 months
+upload by upload took about a minute, in bulk a few seconds.
 """
 from __future__ import annotations
 
@@ -17,18 +20,18 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from . import audit, catalog, township_months
 from .auth import Actor, create_demo_accounts
 from .db import transaction
 from .ingest.issues import issue
-from .ingest.store import store_submission
 from .masterdata import load_master
 from .models import (APPROVED, RETURNED, SUBMITTED, School, SchoolReturn, Setting, Submission,
                      Township, Village)
@@ -473,12 +476,6 @@ def funding_ledgers(profiles: dict[str, Profile], children: pd.Series, years: li
     return ledgers
 
 
-def funding_frame(ledger: pd.DataFrame, period: str) -> pd.DataFrame:
-    """The year-to-date ledger a township sends for `period`."""
-    return ledger[ledger["date"] <= _period_end(period)][list(FUNDING_KEYS)] \
-        .reset_index(drop=True)
-
-
 # --- Submissions: who sends what when, and what the county did with it --------------------
 
 @dataclass
@@ -598,8 +595,7 @@ MASTER_SCHOOL_COLUMNS = (School.code, School.name, School.township_code, School.
                          School.type, School.boarding, School.students, School.lon, School.lat)
 
 
-def _load_master(session) -> Master:
-    connection = session.connection()
+def _load_master(connection: Connection) -> Master:
     townships = pd.read_sql(select(Township.code, Township.name, Township.boundary)
                             .order_by(Township.code), connection)
     villages = pd.read_sql(select(Village.code, Village.name, Village.township_code)
@@ -623,6 +619,13 @@ def _file_name(profile: Profile, period: str, corrected: bool) -> str:
     return f"{profile.name}留守儿童关爱工作月报{period[:4]}年{int(period[5:])}月{suffix}.xlsx"
 
 
+def _file_sha256(upload: Upload, period: str) -> str:
+    """A stand-in for the uploaded file's digest: distinct for every upload, the same on
+    every run."""
+    return hashlib.sha256(f"{upload.township}|{period}|{upload.submitted_at}".encode()) \
+        .hexdigest()
+
+
 class AlreadyFilled(ValueError):
     """The database already holds returns: demo data may only go into an empty one."""
 
@@ -642,28 +645,10 @@ class DemoData:
     ledgers: dict[tuple[str, int], pd.DataFrame]   # (township, year) -> whole-year ledger
     uploads: list[Upload]
 
-    def __post_init__(self):
-        self._school_rows = self.returns.groupby(["township_code", "period"]).indices
-        self._home_rows = self.registry.groupby("township_code").indices
-        self._progress = _progress(len(self.periods))
 
-    def frames(self, upload: Upload) -> dict[str, pd.DataFrame]:
-        """The sheets of one upload, as the reader would hand them to the store."""
-        period = self.periods[upload.index]
-        source = self.periods[upload.index - 1] if upload.copied_last_month else period
-        schools = self.returns.iloc[self._school_rows[upload.township, source]]
-        homes = self.registry.iloc[self._home_rows.get(upload.township, [])]
-        frames = {
-            "schools": schools[list(SCHOOL_KEYS)].reset_index(drop=True),
-            "homes": homes_frame(homes[homes["opens"] <= upload.index],
-                                 self._progress[upload.index]),
-            "funding": funding_frame(self.ledgers[upload.township, int(period[:4])], period)}
-        return {key: frames[key] for key in upload.sheets}
-
-
-def generate(session, months: int, today: dt.date) -> DemoData:
+def generate(connection: Connection, months: int, today: dt.date) -> DemoData:
     """Draw the whole demo over the master data in the database; stores nothing."""
-    return generate_for(_load_master(session), months, today, np.random.default_rng(SEED))
+    return generate_for(_load_master(connection), months, today, np.random.default_rng(SEED))
 
 
 def generate_for(master: Master, months: int, today: dt.date,
@@ -683,31 +668,23 @@ def generate_for(master: Master, months: int, today: dt.date,
     return DemoData(periods, profiles, returns, registry, ledgers, uploads)
 
 
-def _store(session, data: DemoData) -> None:
-    """Each upload through the same store as real ones, then the county's review of it."""
-    for upload in data.uploads:
-        profile, period = data.profiles[upload.township], data.periods[upload.index]
-        frames = data.frames(upload)
-        submission = store_submission(
-            session, township_code=upload.township, period=period, frames=frames,
-            username=profile.clerk,
-            file_name=_file_name(profile, period, upload.sheets != SHEETS_ALL),
-            sha256=hashlib.sha256(f"{upload.township}|{period}|{upload.submitted_at}"
-                                  .encode()).hexdigest(),
-            warnings=_warnings(frames["schools"]), submitted_at=upload.submitted_at)
-        if upload.reviewed_at is not None:
-            submission.status, submission.review_comment = upload.status, upload.comment
-            submission.reviewed_by, submission.reviewed_at = REVIEWER, upload.reviewed_at
+Progress = Callable[[str], None]  # takes one line saying, in Chinese, what is being done
+
+
+def quiet(message: str) -> None:
+    """Progress nobody reads: the library prints nothing unless its caller (seed-demo)
+    asks to be told."""
 
 
 def seed_demo(engine: Engine, months: int | None = None, scale: str = "county",
-              today: dt.date | None = None) -> dict:
+              today: dt.date | None = None, progress: Progress = quiet) -> dict:
     """Fill an empty database with `months` of synthetic returns and mark it as a demo.
 
     scale "county": the demo county (its master data loaded first if the database has no
-    townships), stored upload by upload through ingest.store, 24 months by default.
-    "city" and "province": the demo county and its clones (demo_scale.py), written in bulk,
-    60 months by default. Refuses a database that already holds submissions."""
+    townships), 24 months by default. "city" and "province": the demo county and its clones
+    (demo_scale.py), 60 months by default. Both are written in bulk. `progress` is told
+    each step, since a province takes minutes. Refuses a database that already holds
+    submissions."""
     from . import demo_scale  # it builds on this module
     if scale not in demo_scale.SCALES:
         raise ValueError(f"示例数据规模“{scale}”不支持，可选："
@@ -720,14 +697,15 @@ def seed_demo(engine: Engine, months: int | None = None, scale: str = "county",
         _refuse_if_filled(session)
         has_townships = session.scalar(select(func.count()).select_from(Township))
     if scale == "county" and not has_townships:
+        progress("正在导入示例县的乡镇、村(居)、学校主数据……")
         load_master(engine)
     with transaction(engine) as session:
         _refuse_if_filled(session)  # again inside the writing transaction: no double seed
         if scale == "county":
-            summary = _seed_county(session, months, today)
+            summary = demo_scale.seed_county(session.connection(), months, today, progress)
         else:
             summary = demo_scale.seed_counties(session.connection(), demo_scale.SCALES[scale],
-                                               months, today)
+                                               months, today, progress)
         session.merge(Setting(key=DEMO_KEY, value="1"))
         session.merge(Setting(key=DEADLINE_KEY, value=str(DEADLINE_DAY)))
         # The uploads have their own audit rows; the reviews and settings written with
@@ -735,17 +713,11 @@ def seed_demo(engine: Engine, months: int | None = None, scale: str = "county",
         audit.record(session, Actor.system().username, "seed_demo", "setting", DEMO_KEY,
                      scale=scale, **summary)
         session.flush()
-        # Written once for the whole demo: its reviews and its deadline are set after the
-        # uploads are stored (and the city and province are written in bulk).
+        # The township months: the bulk writer leaves them out, so they are written once,
+        # for the whole demo.
+        progress("正在计算看板月表……")
         township_months.rebuild(session.connection())
         summary["school_rows"] = session.scalar(select(func.count()).select_from(SchoolReturn))
+    progress("正在创建示例账号……")
     summary["accounts"] = create_demo_accounts(engine)
     return summary
-
-
-def _seed_county(session, months: int, today: dt.date) -> dict:
-    data = generate(session, months, today)
-    _store(session, data)
-    return {"townships": len(data.profiles),
-            "schools": int(data.returns["school_code"].nunique()),
-            "periods": len(data.periods), "submissions": len(data.uploads)}

@@ -9,15 +9,17 @@ Each county's returns are drawn by demo.generate_for with its own generator, so 
 has its own laggards, latecomers and corrections and every row obeys every validation rule.
 
 Storing 1.2 million school-months one upload at a time through ingest.store would take an
-hour; `store_bulk` writes what `demo._store` would write (the same submissions, rows, audit
-rows and rollup), as whole tables: executemany on SQLite, COPY on PostgreSQL. Its audit
-rows are sealed into the chain as they are written (audit.sealed_frame), which on PostgreSQL
-holds the chain until the seed commits: a demo only goes into an empty database.
+hour (the demo county's 24 months alone took a minute); `store_bulk` writes what storing
+each upload through ingest.store and then reviewing it would write (the same submissions,
+rows, audit rows and rollup; tests/test_scale.py stores it both ways), as whole tables:
+executemany on SQLite, COPY on PostgreSQL. The demo county goes the same way
+(`seed_county`). Its audit rows are sealed into the chain as they are written
+(audit.sealed_frame), which on PostgreSQL holds the chain until the seed commits: a demo
+only goes into an empty database.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -264,7 +266,7 @@ def _home_rows(data: demo.DemoData, uploads: pd.DataFrame) -> pd.DataFrame:
 
 
 def _funding_rows(data: demo.DemoData, uploads: pd.DataFrame) -> pd.DataFrame:
-    """Each upload's ledger for the year to date, as demo.funding_frame cuts it."""
+    """Each upload's ledger for the year to date: its entries up to the month's end."""
     ledgers = pd.concat([ledger.assign(township_code=code, year=year)
                          for (code, year), ledger in data.ledgers.items()], ignore_index=True)
     keys = uploads.assign(year=uploads["period"].str[:4].astype(int))
@@ -284,7 +286,7 @@ def _warnings_by_submission(schools: pd.DataFrame) -> dict[int, str]:
 
 def _submission_rows(data: demo.DemoData, uploads: pd.DataFrame,
                      warnings: dict[int, str]) -> pd.DataFrame:
-    """What demo._store leaves in the submissions table for each upload."""
+    """What ingest.store and the review leave in the submissions table for each upload."""
     records = []
     for upload, row in zip(data.uploads, uploads.itertuples(index=False)):
         profile = data.profiles[upload.township]
@@ -293,8 +295,7 @@ def _submission_rows(data: demo.DemoData, uploads: pd.DataFrame,
             "id": row.id, "township_code": upload.township, "period": row.period,
             "username": profile.clerk, "submitted_at": upload.submitted_at,
             "file_name": demo._file_name(profile, row.period, upload.sheets != demo.SHEETS_ALL),
-            "file_sha256": hashlib.sha256(f"{upload.township}|{row.period}|{upload.submitted_at}"
-                                          .encode()).hexdigest(),
+            "file_sha256": demo._file_sha256(upload, row.period),
             "has_schools": True, "has_homes": True, "has_funding": True,
             "carried": ",".join(k for k in MODELS if k in upload.sheets),
             "warnings": warnings.get(row.id, "[]"),
@@ -321,8 +322,9 @@ def _audit_rows(submissions: pd.DataFrame) -> pd.DataFrame:
 
 
 def store_bulk(conn: Connection, data: demo.DemoData) -> int:
-    """Write one county's demo as demo._store would, table by table; returns the number
-    of submissions written."""
+    """Write one county's demo as its uploads stored one by one through ingest.store and
+    then reviewed would be, table by table (all but the township months, which the seed
+    rebuilds once); returns the number of submissions written."""
     first_id = (conn.scalar(select(func.max(Submission.id))) or 0) + 1
     uploads = _upload_frame(data, first_id)
     schools = _school_rows(data, uploads)
@@ -346,12 +348,30 @@ def _advance_sequences(conn: Connection) -> None:
 
 # --- Putting it together -------------------------------------------------------------------
 
-def seed_counties(conn: Connection, scale: Scale, months: int, today: dt.date) -> dict:
+def seed_county(conn: Connection, months: int, today: dt.date,
+                progress: demo.Progress = demo.quiet) -> dict:
+    """The demo over the one county whose master data is in the database (the demo
+    county's own, or whatever an operator loaded instead)."""
+    progress(f"正在生成示例县数据（{months} 个月）……")
+    data = demo.generate(conn, months, today)
+    progress(f"正在写入示例县数据：{len(data.uploads)} 份上报……")
+    submissions = store_bulk(conn, data)
+    _advance_sequences(conn)
+    return {"townships": len(data.profiles),
+            "schools": int(data.returns["school_code"].nunique()),
+            "periods": len(data.periods), "submissions": submissions}
+
+
+def seed_counties(conn: Connection, scale: Scale, months: int, today: dt.date,
+                  progress: demo.Progress = demo.quiet) -> dict:
     """Master data for every county not yet in the database, then every county's demo."""
     source = DemoMaster.read()
     known = set(conn.scalars(select(County.code)))
     counts = {"townships": 0, "schools": 0, "submissions": 0}
-    for clone in clones(scale, source.extent):
+    counties = clones(scale, source.extent)
+    for number, clone in enumerate(counties, start=1):
+        progress(f"正在生成示例数据：第 {number}/{len(counties)} 个县（"
+                 f"{clone.name if clone.tag else source.county_name}）……")
         master = county_master(source, clone, scale.school_factor)
         if clone.code not in known:
             store_master(conn, master)

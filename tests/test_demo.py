@@ -454,6 +454,28 @@ def test_loads_the_demo_county_into_an_empty_database(tmp_path):
     assert set(submissions(engine)["period"]) == {LATEST}
 
 
+def test_progress_goes_to_the_caller_and_nothing_is_printed(tmp_path, capsys):
+    engine = fresh_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    steps = []
+    seed_demo(engine, months=2, today=TODAY, progress=steps.append)
+    assert steps == ["正在导入示例县的乡镇、村(居)、学校主数据……", "正在生成示例县数据（2 个月）……",
+                     f"正在写入示例县数据：{len(submissions(engine))} 份上报……",
+                     "正在计算看板月表……", "正在创建示例账号……"]
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_command_tells_each_step_and_the_time_taken_on_stderr(engine, capsys):
+    from liushou_dash import cli
+
+    url = engine.url.render_as_string(hide_password=False)
+    assert cli.main(["--db", url, "seed-demo", "--months", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["submissions"] > 0          # stdout stays one line of JSON
+    lines = err.splitlines()
+    assert lines[0] == "正在生成示例县数据（1 个月）……"
+    assert lines[-1].startswith("示例数据已生成，用时 ") and lines[-1].endswith(" 秒")
+
+
 def test_same_call_same_data(tmp_path, engine):
     other = county_engine(f"sqlite:///{tmp_path / 'other.db'}")
     for e in (engine, other):

@@ -1,17 +1,21 @@
-"""City and province demo data, at a small size: the bulk writer stores what the upload path
-would, the clones are consistent counties, and the rollup agrees with the rows."""
+"""Demo data written in bulk: the county, city and province demos store what the upload path
+would; at a small size, the clones are consistent counties and the rollup agrees with the
+rows."""
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from liushou_dash import demo_scale
+from liushou_dash import audit, demo, demo_scale, township_months
+from liushou_dash.db import make_engine, transaction
 from liushou_dash.demo import seed_demo
-from tests.fixtures import county_engine, fresh_engine
+from liushou_dash.ingest.store import store_submission
+from tests.fixtures import fresh_engine
 from tests.test_demo import assert_school_rules, inside
 from tests.test_rollup import assert_rollup_matches
 
@@ -21,7 +25,8 @@ SMALL = demo_scale.Scale(counties=3, school_factor=1.5, months=3)
 TABLES = {"submissions": ["id"], "school_returns": ["submission_id", "school_code"],
           "homes": ["submission_id", "home_code"], "funding": ["submission_id", "voucher"],
           "submission_totals": ["submission_id"], "counties": ["code"], "townships": ["code"],
-          "villages": ["code"], "schools": ["code"]}
+          "villages": ["code"], "schools": ["code"],
+          "township_months": ["period", "approved_only", "township_code"]}
 ROW_IDS = {"school_returns", "homes", "funding"}
 
 
@@ -49,19 +54,68 @@ def small(tmp_path_factory):
     return engine, summary
 
 
-def test_the_bulk_writer_stores_what_the_upload_path_stores(tmp_path):
-    """The demo county seeded upload by upload (demo._store through ingest.store) and in
-    bulk (demo_scale.store_bulk) gives the same tables, row for row."""
-    uploaded = county_engine(f"sqlite:///{tmp_path / 'uploaded.db'}")
-    seed_demo(uploaded, months=3, today=TODAY)   # 3: a returned and corrected month
-    bulk = fresh_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
-    with bulk.begin() as conn:
-        demo_scale.seed_counties(conn, demo_scale.Scale(1, 1.0, 3), 3, TODAY)
-    for name in TABLES:
-        pd.testing.assert_frame_equal(table(bulk, name), table(uploaded, name),
-                                      check_dtype=False, obj=name)
-    pd.testing.assert_frame_equal(submit_audit(bulk), submit_audit(uploaded))
-    assert table(bulk, "submissions")["previous_id"].notna().any()  # a correction was written
+def upload_frames(data: demo.DemoData, upload: demo.Upload) -> dict[str, pd.DataFrame]:
+    """The sheets of one upload as the reader would hand them to the store, cut from the
+    drawn data one upload at a time (the bulk writer cuts them all at once, by joins)."""
+    period = data.periods[upload.index]
+    source = data.periods[upload.index - 1] if upload.copied_last_month else period
+    returns, registry = data.returns, data.registry
+    schools = returns[(returns["township_code"] == upload.township)
+                      & (returns["period"] == source)]
+    homes = registry[(registry["township_code"] == upload.township)
+                     & (registry["opens"] <= upload.index)]
+    ledger = data.ledgers[upload.township, int(period[:4])]
+    sheets = {"schools": schools[list(demo.SCHOOL_KEYS)].reset_index(drop=True),
+              "homes": demo.homes_frame(homes, demo._progress(len(data.periods))[upload.index]),
+              "funding": ledger[ledger["date"] <= demo._period_end(period)][
+                  list(demo.FUNDING_KEYS)].reset_index(drop=True)}
+    return {key: sheets[key] for key in upload.sheets}
+
+
+def seed_upload_by_upload(engine, months: int) -> None:
+    """The demo county as its clerks would send it: each upload through ingest.store and
+    then the county's review, the township months rebuilt at the end as seed_demo does.
+    This is what the bulk writer has to store."""
+    with transaction(engine) as session:
+        data = demo.generate(session.connection(), months, TODAY)
+        for upload in data.uploads:
+            profile, period = data.profiles[upload.township], data.periods[upload.index]
+            frames = upload_frames(data, upload)
+            submission = store_submission(
+                session, township_code=upload.township, period=period, frames=frames,
+                username=profile.clerk,
+                file_name=demo._file_name(profile, period, upload.sheets != demo.SHEETS_ALL),
+                sha256=demo._file_sha256(upload, period),
+                warnings=demo._warnings(frames["schools"]), submitted_at=upload.submitted_at)
+            if upload.reviewed_at is not None:
+                submission.status, submission.review_comment = upload.status, upload.comment
+                submission.reviewed_by, submission.reviewed_at = demo.REVIEWER, upload.reviewed_at
+        township_months.rebuild(session.connection())
+
+
+def test_the_county_demo_and_the_bulk_writer_store_what_uploading_stores(tmp_path,
+                                                                          county_db_file):
+    """The demo county stored upload by upload through ingest.store, by seed_demo and by
+    the city and province writer (demo_scale.seed_counties, master data included) gives
+    the same tables, row for row, and the same sealed chain of submit rows."""
+    engines = {}
+    for name in ("uploaded", "seeded"):
+        shutil.copy(county_db_file, tmp_path / f"{name}.db")
+        engines[name] = make_engine(f"sqlite:///{tmp_path / name}.db")
+    engines["bulk"] = fresh_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    seed_upload_by_upload(engines["uploaded"], months=3)  # 3: a returned and corrected month
+    seed_demo(engines["seeded"], months=3, today=TODAY)
+    with transaction(engines["bulk"]) as session:
+        demo_scale.seed_counties(session.connection(), demo_scale.Scale(1, 1.0, 3), 3, TODAY)
+        township_months.rebuild(session.connection())
+    uploaded = engines.pop("uploaded")
+    assert table(uploaded, "submissions")["previous_id"].notna().any()  # a correction
+    for way, engine in engines.items():
+        for name in TABLES:
+            pd.testing.assert_frame_equal(table(engine, name), table(uploaded, name),
+                                          check_dtype=False, obj=f"{way}: {name}")
+        pd.testing.assert_frame_equal(submit_audit(engine), submit_audit(uploaded), obj=way)
+        assert audit.verify(engine).intact, way
 
 
 def test_clones_are_counties_of_their_own(small):
