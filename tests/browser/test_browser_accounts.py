@@ -57,6 +57,17 @@ def click_button(page, text: str) -> None:
     wait_idle(page)
 
 
+def open_review(browser, server, requests, submission_id: int):
+    """A new session of the county's reviewer on 审核, with `submission_id` chosen."""
+    page = open_page(browser, server, requests)
+    log_in(page, "staff")
+    go_to(page, "审核")
+    page.get_by_role("combobox", name="选择要审核的提交").click()
+    page.get_by_role("option").filter(has_text=f"第 {submission_id} 号提交").click()
+    wait_idle(page)
+    return page
+
+
 def approve_confirmed(page, picture: str | None = None) -> str:
     """Press 审核通过 and then 确认 in the dialog it opens (photographed as `picture`): the
     dialog's text."""
@@ -157,12 +168,7 @@ def test_a_clerk_uploads_real_files_and_the_county_approves(server, browser, req
     assert stored.username == "clerk108" and stored.file_name == "张家湾镇月报.xlsx"
     page.context.close()
 
-    page = open_page(browser, server, requests)
-    log_in(page, "staff")
-    go_to(page, "审核")
-    page.get_by_role("combobox", name="选择要审核的提交").click()
-    page.get_by_role("option").filter(has_text=f"第 {stored.id} 号提交").click()
-    wait_idle(page)
+    page = open_review(browser, server, requests, stored.id)
     screenshot(page, "review")
     page.get_by_label("审核意见（退回时必填，填报员会看到）").fill("数据无误")
     approve_confirmed(page)

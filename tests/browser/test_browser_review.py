@@ -15,9 +15,8 @@ from liushou_dash.ingest import ingest_file
 from liushou_dash.metrics import period_label
 from liushou_dash.models import APPROVED, SUBMITTED, Submission
 from tests.browser.test_browser import (  # noqa: F401  (fixtures, one server for this module)
-    browser, demo_db, exceptions, go_to, log_in, open_page, requests, screenshot, server,
-    wait_idle)
-from tests.browser.test_browser_accounts import approve_confirmed, open_month
+    browser, demo_db, exceptions, requests, server, wait_idle)
+from tests.browser.test_browser_accounts import approve_confirmed, open_month, open_review
 from tests.fixtures import TOWNSHIP, school_frame
 from tests.returns import workbook
 
@@ -50,12 +49,7 @@ def status(engine, submission_id: int) -> str:
 
 def test_ctrl_enter_in_the_comment_does_not_approve(server, browser, requests, engine,
                                                     waiting):
-    page = open_page(browser, server, requests)
-    log_in(page, "staff")
-    go_to(page, "审核")
-    page.get_by_role("combobox", name="选择要审核的提交").click()
-    page.get_by_role("option").filter(has_text=f"第 {waiting} 号提交").click()
-    wait_idle(page)
+    page = open_review(browser, server, requests, waiting)
 
     box = page.get_by_label(COMMENT)
     box.fill("第3行走访人数有误。")
