@@ -120,16 +120,15 @@ _VERSION_LOCK = threading.Lock()      # one session reads the version, the other
 
 def data_version(url: str | None = None) -> tuple[int, str]:
     """The caches' key for the database's data: re-read at most every VERSION_SECONDS per
-    process, so a rerun costs a dictionary look-up and, once a second, one index scan. When
-    it moves, the superseded readings are dropped at once rather than held until their TTL."""
+    process, so a rerun costs a dictionary look-up and, once a second, one index scan.
+    Readings keyed by an older version are never served again; their TTL and max_entries
+    retire them (clearing every cache here would also drop other databases' and could run
+    inside a cached reader)."""
     url = database_url(url)
     with _VERSION_LOCK:
         known = _VERSIONS.get(url)
         if known is None or time.monotonic() - known.read_at >= VERSION_SECONDS:
-            _VERSIONS[url] = fresh = _next_version(engine_for(url), known)
-            if known is not None and fresh.key != known.key:
-                st.cache_data.clear()
-            known = fresh
+            _VERSIONS[url] = known = _next_version(engine_for(url), known)
         return known.key
 
 
