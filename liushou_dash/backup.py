@@ -25,12 +25,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+from alembic.migration import MigrationContext
 from sqlalchemy import Date, DateTime, Numeric, Table, inspect, select, text
 from sqlalchemy.engine import Engine
 
 from . import audit
 from .auth import Actor
-from .db import init_db, make_engine, transaction
+from .bulk import advance_sequences
+from .db import init_db, make_engine, schema_revision, transaction
 from .models import Base
 
 SQLITE_MAGIC, PGDUMP_MAGIC, ZIP_MAGIC = b"SQLite format 3\x00", b"PGDMP", b"PK\x03\x04"
@@ -90,15 +92,23 @@ def _pg_dump(engine: Engine, output: Path) -> None:
 
 
 def _json_value(value):
-    if isinstance(value, (dt.date, dt.datetime, Decimal)):
-        return str(value) if isinstance(value, Decimal) else value.isoformat()
-    return value
+    if isinstance(value, Decimal):
+        return str(value)
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def _snapshot(engine: Engine):
+    """A connection that reads every table at one moment while the app goes on writing
+    (PostgreSQL's REPEATABLE READ; SQLite's read transaction is a snapshot already)."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    return engine.connect()
 
 
 def _logical_dump(engine: Engine, output: Path) -> None:
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive, \
-            engine.connect() as conn:
-        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            _snapshot(engine) as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
         tables = [t.name for t in Base.metadata.sorted_tables]
         archive.writestr(LOGICAL_META, json.dumps({"revision": revision, "tables": tables}))
         for table in Base.metadata.sorted_tables:
@@ -115,7 +125,8 @@ def restore(engine: Engine, source: Path, actor: Actor | None = None) -> str:
     if not source.is_file():
         raise BackupError(f"找不到备份文件：{source}")
     _require_empty(engine)
-    head = source.read_bytes()[:16]
+    with source.open("rb") as file:
+        head = file.read(len(SQLITE_MAGIC))
     if head.startswith(SQLITE_MAGIC):
         kind = "sqlite"
         _restore_sqlite(engine, source)
@@ -127,7 +138,6 @@ def restore(engine: Engine, source: Path, actor: Actor | None = None) -> str:
         _restore_logical(engine, source)
     else:
         raise BackupError(f"{source.name} 不是本系统的备份文件（SQLite 数据库、pg_dump 备份或逻辑备份）")
-    init_db(engine)  # a backup from an older release is brought to the current schema
     with transaction(engine) as session:
         audit.record(session, (actor or Actor.system()).username, "restore", "database", kind,
                      file=str(source))
@@ -152,6 +162,7 @@ def _restore_sqlite(engine: Engine, source: Path) -> None:
                 origin.backup(conn.connection.driver_connection)
         finally:
             origin.close()
+        init_db(engine)  # a backup from an older release is brought to the current schema
         return
     with tempfile.TemporaryDirectory() as folder:  # migrate a copy, never the backup itself
         copy = Path(folder) / "source.db"
@@ -175,6 +186,7 @@ def _restore_pg_dump(engine: Engine, source: Path) -> None:
         conn.execute(text("CREATE SCHEMA public"))
     _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
           f"--dbname={_libpq_url(engine)}", str(source)], "pg_restore 恢复")
+    init_db(engine)  # a backup from an older release is brought to the current schema
 
 
 def _restore_logical(engine: Engine, source: Path) -> None:
@@ -185,8 +197,7 @@ def _restore_logical(engine: Engine, source: Path) -> None:
         raise BackupError(f"{source.name} 不是本系统的逻辑备份文件") from None
     with archive:
         init_db(engine)
-        with engine.connect() as conn:
-            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        current = schema_revision(engine)
         if meta["revision"] != current:
             raise BackupError(f"逻辑备份的数据库版本（{meta['revision']}）与本系统（{current}）不同，"
                               "请用同一版本的系统恢复后再升级")
@@ -240,15 +251,4 @@ def _copy_rows(engine: Engine, batches: RowBatches) -> None:
     with engine.begin() as conn:
         for table, rows in batches:
             conn.execute(table.insert(), rows)
-        if engine.dialect.name == "postgresql":
-            _advance_sequences(conn)
-
-
-def _advance_sequences(conn) -> None:
-    for table in Base.metadata.sorted_tables:
-        [*key] = table.primary_key.columns
-        if len(key) == 1 and key[0].type.python_type is int:
-            conn.execute(text("SELECT setval(s, m) FROM pg_get_serial_sequence(:t, :c) AS s, "
-                              f'(SELECT max("{key[0].name}") AS m FROM "{table.name}") AS top '
-                              "WHERE s IS NOT NULL AND m IS NOT NULL"),
-                         {"t": table.name, "c": key[0].name})
+        advance_sequences(conn, Base.metadata.sorted_tables)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection
 
 
@@ -81,3 +81,17 @@ def _insert_rows(dbapi, table: str, names: str, columns: list[list], count: int)
             cursor.execute(statement(count - full), laid_out(full, count))
     finally:
         cursor.close()
+
+
+def advance_sequences(conn: Connection, tables) -> None:
+    """After rows were written with explicit ids, move PostgreSQL's id sequences past them
+    (tables with one whole-number key that has a sequence); nothing to do elsewhere."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        [*key] = table.primary_key.columns
+        if len(key) == 1 and key[0].type.python_type is int:
+            conn.execute(text("SELECT setval(s, m) FROM pg_get_serial_sequence(:t, :c) AS s, "
+                              f'(SELECT max("{key[0].name}") AS m FROM "{table.name}") AS top '
+                              "WHERE s IS NOT NULL AND m IS NOT NULL"),
+                         {"t": table.name, "c": key[0].name})

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from . import audit, demo, rollup
-from .bulk import insert_frame
+from .bulk import advance_sequences, insert_frame
 from .ingest.store import MODELS
 from .masterdata import DEMO_DIR, read_master
 from .models import AuditEntry, County, School, Submission, Township, Village
@@ -339,13 +339,6 @@ def store_bulk(conn: Connection, data: demo.DemoData) -> int:
     return len(uploads)
 
 
-def _advance_sequences(conn: Connection) -> None:
-    """Submissions were given explicit ids; PostgreSQL's sequence must move past them."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT setval(pg_get_serial_sequence('submissions', 'id'), "
-                          "(SELECT COALESCE(MAX(id), 1) FROM submissions))"))
-
-
 # --- Putting it together -------------------------------------------------------------------
 
 def seed_county(conn: Connection, months: int, today: dt.date,
@@ -356,7 +349,7 @@ def seed_county(conn: Connection, months: int, today: dt.date,
     data = demo.generate(conn, months, today)
     progress(f"正在写入示例县数据：{len(data.uploads)} 份上报……")
     submissions = store_bulk(conn, data)
-    _advance_sequences(conn)
+    advance_sequences(conn, [Submission.__table__])  # given explicit ids
     return {"townships": len(data.profiles),
             "schools": int(data.returns["school_code"].nunique()),
             "periods": len(data.periods), "submissions": submissions}
@@ -380,5 +373,5 @@ def seed_counties(conn: Connection, scale: Scale, months: int, today: dt.date,
         counts["submissions"] += store_bulk(conn, data)
         counts["townships"] += len(master.townships)
         counts["schools"] += len(master.schools)
-    _advance_sequences(conn)
+    advance_sequences(conn, [Submission.__table__])  # given explicit ids
     return {"counties": scale.counties, **counts, "periods": months}
