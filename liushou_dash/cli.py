@@ -60,11 +60,7 @@ def cmd_seed_demo(args) -> int:
             create_demo_accounts(engine)  # a demo seeded before accounts existed gets them
             print("数据库中已有数据，不再生成示例数据")
             return 0
-        print(exc, file=sys.stderr)
-        return EXIT_REFUSED
-    except ValueError as exc:  # a scale or month count it cannot build
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
+        return _refused(exc)
     print(f"示例数据已生成，用时 {time.monotonic() - started:.1f} 秒", file=sys.stderr)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
@@ -192,16 +188,15 @@ def cmd_unlock_user(args) -> int:
 
 def cmd_bulletin(args) -> int:
     from .bulletin import NoBulletin, build, check_period, title
-    from .bulletin_charts import NO_FONT_NOTE
+    from . import bulletin_charts
     engine = _engine(args)
     try:
         check_period(engine, args.period)
     except NoBulletin as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE if exc.usage else EXIT_REFUSED
-    data, blocks, docx, xlsx = build(engine, args.period)
-    if blocks and blocks[0].text == NO_FONT_NOTE:
-        print(NO_FONT_NOTE, file=sys.stderr)
+        return _usage_error(str(exc)) if exc.usage else _refused(exc)
+    data, _, docx, xlsx = build(engine, args.period)
+    if not bulletin_charts.available():
+        print(bulletin_charts.NO_FONT_NOTE, file=sys.stderr)
     _write_audited(engine, "bulletin", args.output, docx, period=args.period)
     if args.xlsx:
         _write_audited(engine, "bulletin", args.xlsx, xlsx, period=args.period)
