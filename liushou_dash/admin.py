@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import distinct, func, select
 from sqlalchemy.engine import Engine
 
-from . import audit, auth, export
+from . import audit, auth, export, review
 from .auth import Actor, acting
 from .ingest.read import Unreadable, read_upload
 from .masterdata import (MasterDataError, master_from_sheets, read_master, store_in,
@@ -80,20 +80,12 @@ def _safe_name(file_name: str) -> str:
     return name
 
 
-def _text(value) -> str:
-    """A cell as pandas' read_excel(dtype=str) gives it: 520525108.0 read as 520525108."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _sheet_frame(rows: list[list]) -> pd.DataFrame:
     """A raw sheet as a text table with its first row as the header."""
     if not rows:
         return pd.DataFrame()
-    header, *body = [[_text(v).strip() for v in row] for row in rows]
+    header, *body = [[review.shown(v) for v in row] for row in rows]  # 5205251089.0 read
+    header = [name.strip() for name in header]                      # as 5205251089
     return pd.DataFrame(body, columns=header)
 
 
