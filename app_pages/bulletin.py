@@ -10,7 +10,6 @@ from liushou_dash import bulletin, session, ui, views
 from liushou_dash.bulletin import Heading, Paragraph, Picture, Table
 from liushou_dash.db import engine_for
 
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PICTURE_WIDTH = 860  # px: the charts are drawn for an A4 page, not a wide screen
 SCOPE_NOTE = ("通报覆盖全县各乡镇（街道），不受侧边栏的乡镇、学校类型筛选影响；数据为各乡镇当前"
               "报送的数据（含未审核），与“数据下载”导出的乡镇表一致。")
@@ -71,7 +70,8 @@ st.caption(SCOPE_NOTE)
 title, blocks, docx, xlsx = build(*ui.data_key(), period, ui.today())
 
 left, right = st.columns(2)
-download(left, "下载通报（Word）", docx, f"{title}.docx", DOCX_MIME, primary=True)
+download(left, "下载通报（Word）", docx, f"{title}.docx", views.MIME_TYPES["docx"],
+         primary=True)
 download(right, "下载通报表格（Excel）", xlsx, f"{title}.xlsx", views.MIME_TYPES["xlsx"])
 
 st.header(title, divider="red")

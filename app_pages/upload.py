@@ -7,8 +7,7 @@ uploads, this server and every other session carry on.
 """
 import streamlit as st
 
-from liushou_dash import admin, handback, session, ui, uploads
-from liushou_dash.download_audit import audit_download
+from liushou_dash import admin, handback, session, ui, uploads, views
 from liushou_dash.ingest import worker
 
 CHECKED, ROUND = "upload_checked", "upload_round"
@@ -30,12 +29,11 @@ if notice:
     st.warning(session.plain(notice))
 
 st.subheader("① 下载模板")
-st.download_button(
+views.audited_download(
     "下载本月模板（已预填本乡镇学校、之家和资金台账）",
-    data=lambda: uploads.template(engine, actor, township, period),
-    file_name=uploads.template_name(township_name, period), mime=handback.XLSX_MIME,
-    on_click=audit_download, args=(engine, actor, "template"),
-    kwargs={"township": township, "period": period}, icon=":material/download:")
+    lambda: uploads.template(engine, actor, township, period),
+    uploads.template_name(township_name, period), views.MIME_TYPES["xlsx"], "template",
+    {"township": township, "period": period}, icon=":material/download:")
 
 st.subheader("② 上传填好的文件")
 upload_round = st.session_state.get(ROUND, 0)  # a new key empties the uploader after storing
@@ -68,11 +66,9 @@ def offer(marked) -> None:
         st.info(marked.note)
         return
     st.caption(marked.note)
-    st.download_button("下载已标注问题的文件", data=marked.data, file_name=marked.file_name,
-                       mime=marked.mime, on_click=audit_download,
-                       args=(engine, actor, "handback"),
-                       kwargs={"township": township, "period": period},
-                       icon=":material/edit_note:")
+    views.audited_download("下载已标注问题的文件", marked.data, marked.file_name, marked.mime,
+                           "handback", {"township": township, "period": period},
+                           icon=":material/edit_note:")
 
 
 def confirm(data: bytes, file_name: str) -> None:

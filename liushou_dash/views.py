@@ -20,7 +20,8 @@ from .ui import plain
 NOT_AVAILABLE = messages.NOT_AVAILABLE
 FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel"}
 MIME_TYPES = {"csv": "text/csv",
-              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+              "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 ROW_PIXELS = 35  # st.dataframe's row height

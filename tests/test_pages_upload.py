@@ -117,7 +117,8 @@ def test_the_template_download_is_audited(engine, clerk, page):
 
     [row] = audit_rows(engine, "download", "clerk108")
     assert row.object_id == "template"
-    assert json.loads(row.detail) == {"township": TOWNSHIP, "period": PERIOD}
+    assert json.loads(row.detail) == {"township": TOWNSHIP, "period": PERIOD,
+                                      "file": uploads.template_name("张家湾镇", PERIOD)}
 
 
 # --- Another township's data --------------------------------------------------------------------
