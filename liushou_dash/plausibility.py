@@ -31,7 +31,7 @@ from .auth import Actor, acting
 from .metrics import Filter, period_label
 from .models import AuditEntry, School, SchoolReturn, Submission, Township
 from .rules import Rules, load_rules
-from .workflow import OWN_SUBMISSION, REVIEWERS, may_review
+from .workflow import REVIEWERS, reviewable
 
 CHANGE, ENROLMENT, COPIED = "change", "enrolment", "copied"
 CHECK_LABELS = {CHANGE: "较上月变化异常", ENROLMENT: "学生数与学籍不符", COPIED: "疑似照抄上月"}
@@ -248,8 +248,7 @@ def verify(engine: Engine, actor: Actor, submission_id: int, school_code: str, c
         raise ValueError("该数据不在本次提交需核实的数据之中，无需核实")
     with acting(engine, actor, VERIFY, *REVIEWERS, object_type="submission",
                 object_id=str(submission_id)) as (session, me):
-        if not may_review(me, session.get(Submission, submission_id).username):
-            raise PermissionError(OWN_SUBMISSION)
+        reviewable(session, me, submission_id)
         audit.record(session, me.username, VERIFY, "submission", str(submission_id),
                      school_code=school_code, check=check, key=key, note=note)
 
@@ -308,14 +307,6 @@ def period_table(engine: Engine, period: str) -> pd.DataFrame:
         current = dict(conn.execute(select(Submission.township_code, Submission.id).where(
             Submission.period == period, Submission.is_current.is_(True))).all())
     return _with_confirmations(engine, found, current)
-
-
-def township_counts(found: list[Finding]) -> dict[str, int]:
-    """township code -> number of schools to look at (for a progress matrix's cells)."""
-    schools: dict[str, set] = {}
-    for f in found:
-        schools.setdefault(f.township_code, set()).add(f.school_code)
-    return {code: len(codes) for code, codes in schools.items()}
 
 
 def summary(found: list[Finding], period: str) -> str:

@@ -87,6 +87,15 @@ def may_review(actor: Actor, submitter: str | None) -> bool:
     return actor.username != submitter
 
 
+def reviewable(session: Session, reviewer: Actor, submission_id: int) -> Submission:
+    """The submission, locked, for `reviewer` to decide on (approve, return, confirm a flagged
+    value): refused when it is theirs."""
+    submission = _submission(session, submission_id)
+    if not may_review(reviewer, submission.username):
+        raise PermissionError(OWN_SUBMISSION)
+    return submission
+
+
 def _review(engine: Engine, actor: Actor, submission_id: int, action: str, status: str,
             comment: str) -> Submission:
     """Approve and return differ only in the status they set (and whether a comment is
@@ -94,9 +103,7 @@ def _review(engine: Engine, actor: Actor, submission_id: int, action: str, statu
     of somebody else."""
     with acting(engine, actor, action, *REVIEWERS, object_type="submission",
                 object_id=str(submission_id)) as (session, me):
-        submission = _submission(session, submission_id)
-        if not may_review(me, submission.username):
-            raise PermissionError(OWN_SUBMISSION)
+        submission = reviewable(session, me, submission_id)
         if not submission.is_current:
             raise ValueError("该提交已被更新的提交取代，只能审核当前有效的提交")
         if submission.status != SUBMITTED:
