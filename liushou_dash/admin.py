@@ -123,10 +123,7 @@ def load_master_file(engine: Engine, actor: Actor, data: bytes, file_name: str) 
     master = _read_upload(data, file_name)
     with acting(engine, actor, "load_master", ADMIN, object_type="masterdata",
                 object_id=file_name[:50]) as (session, me):
-        counts = store_in(session, master)  # the load and its audit row: one transaction
-        audit.record(session, me.username, "load_master", "masterdata", file_name[:50],
-                     **counts)
-    return counts
+        return store_in(session, master, file_name, me.username)
 
 
 def _feature_code(feature) -> str:

@@ -178,14 +178,12 @@ def store(engine: Engine, md: MasterData, source: str = "",
     from `source` by `username` (None: the command line, named by the operating-system
     user who ran it)."""
     with transaction(engine) as session:
-        counts = store_in(session, md)
-        audit.record(session, username or Actor.system().username, "load_master",
-                     "masterdata", source[:50] or None, **counts)
-        return counts
+        return store_in(session, md, source, username or Actor.system().username)
 
 
-def store_in(session, md: MasterData) -> dict[str, int]:
-    """`store` inside the caller's transaction (the admin page writes its audit row in it)."""
+def store_in(session, md: MasterData, source: str, username: str) -> dict[str, int]:
+    """`store` inside the caller's transaction (the admin page checks its rights in it),
+    with its audit row: the load and its record are one transaction."""
     problems = validate(md, set(session.scalars(select(Township.code))),
                         set(session.scalars(select(Village.code))))
     if problems:
@@ -197,8 +195,10 @@ def store_in(session, md: MasterData) -> dict[str, int]:
     # and the stored months count them and list every township.
     rollup.rebuild(session.connection())
     township_months.rebuild(session.connection())
-    return {"townships": len(md.townships), "villages": len(md.villages),
-            "schools": len(md.schools)}
+    counts = {"townships": len(md.townships), "villages": len(md.villages),
+              "schools": len(md.schools)}
+    audit.record(session, username, "load_master", "masterdata", source[:50] or None, **counts)
+    return counts
 
 
 def _merge_units(session, md: MasterData) -> None:
