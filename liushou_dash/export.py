@@ -73,7 +73,7 @@ def frame_bytes(frame: pd.DataFrame, fmt: str, title: str = "数据",
         raise ValueError(f"不支持的导出格式：{fmt}")
     if fmt == "xlsx":
         return to_xlsx(frame, title, kinds, labels)
-    return to_csv(frame, kinds, labels if labelled else None, labelled)
+    return to_csv(frame, kinds, labels, labelled)
 
 
 def export_columns(level: str, columns: Iterable[str] | None = None) -> list[str]:
