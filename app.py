@@ -1,8 +1,8 @@
 """Entry point: page setup and routing only; pages and roles are declared in navigation.py."""
 import streamlit as st
 
-from liushou_dash import session, sidebar
-from liushou_dash.navigation import pages_for
+from liushou_dash.web import session, sidebar
+from liushou_dash.web.navigation import pages_for
 
 st.set_page_config(page_title="留守儿童关爱工作监测平台", page_icon="🧒", layout="wide")
 

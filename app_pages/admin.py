@@ -7,16 +7,19 @@ import datetime as dt
 
 import streamlit as st
 
-from liushou_dash import admin, auth, metrics, session, views
+from liushou_dash.core import settings
+from liushou_dash.reports import export
+from liushou_dash.web import session, views
+from liushou_dash.workflow import administration, auth
 
 actor = session.page_actor("admin")
 engine = session.engine()
-townships = admin.townships(engine)
+townships = administration.townships(engine)
 NO_TOWNSHIP = ""
 
 
 def users_tab() -> None:
-    users = admin.users_table(engine, actor)
+    users = administration.users_table(engine, actor)
     session.table(users)
     with st.form("create_user", clear_on_submit=True):
         st.markdown("**新建账号**")
@@ -47,7 +50,7 @@ def users_tab() -> None:
 
 
 def master_tab() -> None:
-    counts = admin.master_counts(engine)
+    counts = administration.master_counts(engine)
     for column, (label, key) in zip(st.columns(4), (
             ("乡镇", "townships"), ("村(居)", "villages"), ("学校", "schools"),
             ("有边界的乡镇", "boundaries"))):
@@ -55,43 +58,43 @@ def master_tab() -> None:
     master = st.file_uploader("导入主数据：townships.csv、villages.csv、schools.csv，"
                               "或含“乡镇”“村居”“学校”工作表的 .xlsx", type=["csv", "xlsx"])
     if master is not None and st.button("导入主数据", type="primary"):
-        session.act(admin.load_master_file, actor, master.getvalue(), master.name,
+        session.act(administration.load_master_file, actor, master.getvalue(), master.name,
                     done=lambda n: f"已导入乡镇 {n['townships']} 个、村(居) {n['villages']} 个、"
                                    f"学校 {n['schools']} 所")
     shapes = st.file_uploader("导入乡镇边界（GeoJSON，要素属性 code 为 9 位乡镇代码）",
                               type=["geojson", "json"])
     if shapes is not None and st.button("导入乡镇边界", type="primary"):
-        session.act(admin.load_boundaries, actor, shapes.getvalue(),
+        session.act(administration.load_boundaries, actor, shapes.getvalue(),
                     done=lambda r: f"已导入 {r['stored']} 个乡镇边界" +
                     (f"；仍缺边界：{'、'.join(r['without'])}" if r["without"] else ""))
     if townships:
         township = st.selectbox("查看乡镇的学校", list(townships), format_func=townships.get)
-        session.table(admin.schools_of(engine, township))
+        session.table(administration.schools_of(engine, township))
 
 
 def deadline_tab() -> None:
-    low, high = admin.DEADLINE_RANGE
+    low, high = administration.DEADLINE_RANGE
     with st.form("deadline"):
         day = st.number_input("每月数据的报送截止日（次月几号）", min_value=low, max_value=high,
-                              value=metrics.deadline_day(engine), step=1)
+                              value=settings.deadline_day(engine), step=1)
         if st.form_submit_button("保存", type="primary"):
-            session.act(admin.set_deadline_day, actor, int(day),
+            session.act(administration.set_deadline_day, actor, int(day),
                         done=f"已保存：每月数据须在次月 {int(day)} 日前报送")
 
 
 def audit_tab() -> None:
-    users, actions = admin.audit_choices(engine, actor)
+    users, actions = administration.audit_choices(engine, actor)
     left, middle, right = st.columns(3)
     who = left.selectbox("用户", ["", *users], format_func=lambda u: u or "（全部）")
-    what = middle.multiselect("操作", actions, format_func=admin.action_label,
+    what = middle.multiselect("操作", actions, format_func=administration.action_label,
                               placeholder="全部操作")
     today = dt.date.today()
     when = right.date_input("日期", (today - dt.timedelta(days=30), today))
     since, until = (list(when) + [None, None])[:2]
-    log = admin.audit_log(engine, actor, who or None, what, since, until)
-    st.caption(f"共 {len(log)} 条（最多显示 {admin.AUDIT_LIMIT} 条，按时间倒序）")
+    log = administration.audit_log(engine, actor, who or None, what, since, until)
+    st.caption(f"共 {len(log)} 条（最多显示 {administration.AUDIT_LIMIT} 条，按时间倒序）")
     session.table(log)
-    views.audited_download("下载审计日志（CSV）", admin.audit_csv(log),
+    views.audited_download("下载审计日志（CSV）", export.to_csv(log.astype("string")),
                            f"审计日志_{today:%Y%m%d}.csv", views.MIME_TYPES["csv"], "audit_log",
                            {"user": who, "actions": what, "since": since, "until": until},
                            icon=":material/download:")

@@ -2,7 +2,9 @@
 drill-down from a township to its schools. Layout only: numbers come from liushou_dash."""
 import streamlit as st
 
-from liushou_dash import charts, composition, kpi, metrics, ui, views
+from liushou_dash.core import periods
+from liushou_dash.indicators import cards, composition, ratios
+from liushou_dash.web import cache, charts, markup, views
 
 CARD_KEYS = ("left_behind", "left_behind_rate", "both_away_share", "guardian_none")
 SCHOOL_COLUMNS = ["school_name", "school_type", "students", "left_behind", "left_behind_rate",
@@ -12,11 +14,11 @@ SCHOOL_COLUMNS = ["school_name", "school_type", "students", "left_behind", "left
 
 flt = views.page_start("留守儿童")
 period = flt.latest
-latest, before = ui.month_pair(flt)
-views.show_cards(kpi.cards(latest, before, period, CARD_KEYS), per_row=len(CARD_KEYS))
+latest, before = cache.month_pair(flt)
+views.show_cards(cards.cards(latest, before, period, CARD_KEYS), per_row=len(CARD_KEYS))
 
 st.subheader("构成")
-views.show(charts.composition_bars(composition.composition(metrics.totals(latest)), period))
+views.show(charts.composition_bars(composition.composition(ratios.totals(latest)), period))
 
 st.subheader("各乡镇分布")
 dimension = st.segmented_control("分组方式", list(composition.DIMENSIONS), required=True,
@@ -25,17 +27,17 @@ dimension = st.segmented_control("分组方式", list(composition.DIMENSIONS), r
 views.show(charts.stacked_parts(composition.by_township(latest, dimension), dimension, period))
 
 st.subheader("趋势")
-trend = ui.township_table(ui.trend_filter(flt))
-views.show(charts.count_and_rate(metrics.county_by_period(trend), "left_behind",
+trend = cache.township_table(cache.trend_filter(flt))
+views.show(charts.count_and_rate(ratios.county_by_period(trend), "left_behind",
                                  "left_behind_rate"))
-views.show(charts.township_trend(trend, "left_behind", ui.township_colours()))
+views.show(charts.township_trend(trend, "left_behind", cache.township_colours()))
 
 st.subheader("学校明细")
-names = ui.township_names()
+names = cache.township_names()
 township = st.selectbox("选择乡镇，查看其各学校情况", latest["township_code"],
                         format_func=names.get, key="children_township")
-chosen = ui.township_schools(flt, township)
-where = ui.plain(names.get(township)) + metrics.period_label(period)
+chosen = cache.township_schools(flt, township)
+where = markup.escaped(names.get(township)) + periods.period_label(period)
 if chosen.empty:
     st.info(f"{where}没有符合筛选条件的学校数据。")
 else:

@@ -2,22 +2,24 @@
 year's cumulative spending against an even pace, and the ledger itself. Layout only."""
 import streamlit as st
 
-from liushou_dash import catalog, charts, kpi, ledger, ui, views
+from liushou_dash import catalog
+from liushou_dash.indicators import cards, ledger
+from liushou_dash.web import cache, charts, views
 
 flt = views.page_start("资金：关爱专项资金")
 period = flt.latest
-entries = ui.ledger_entries(flt)
+entries = cache.ledger_entries(flt)
 if entries.empty:
     st.info(f"所选乡镇{ledger.year_to_date(period)}暂无资金台账。")
     st.stop()
-latest, before = ui.month_pair(flt)
-views.show_cards(kpi.money_cards(latest, before, period), per_row=3)
+latest, before = cache.month_pair(flt)
+views.show_cards(cards.money_cards(latest, before, period), per_row=3)
 st.caption("金额单位为万元（保留两位小数），台账明细为精确到分的元；资金拨付率按全年均衡进度"
            "判断是否达标。")
 
 st.subheader("按乡镇")
 views.show(charts.funding_bars(ledger.summary(entries, "township_name"), "township_name",
-                               period, ui.township_colours()))
+                               period, cache.township_colours()))
 
 st.subheader("按用途和来源")
 left, right = st.columns(2)

@@ -2,15 +2,16 @@
 they are equipped, the list of homes, and who still has none. Layout only."""
 import streamlit as st
 
-from liushou_dash import charts, homes, kpi, ui, views
+from liushou_dash.indicators import cards, homes
+from liushou_dash.web import cache, charts, views
 
 CARD_KEYS = ("village_coverage", "school_coverage", "standardized_rate")
 
 flt = views.page_start("关爱阵地：留守儿童之家")
 period = flt.latest
-latest, before = ui.month_pair(flt)
-views.show_cards(kpi.cards(latest, before, period, CARD_KEYS), per_row=len(CARD_KEYS))
-colours = ui.township_colours()
+latest, before = cache.month_pair(flt)
+views.show_cards(cards.cards(latest, before, period, CARD_KEYS), per_row=len(CARD_KEYS))
+colours = cache.township_colours()
 
 st.subheader("覆盖情况")
 left, right = st.columns(2)
@@ -20,7 +21,7 @@ with right:
     views.show(charts.township_values(latest, "school_coverage", colours, period))
 views.show(charts.township_values(latest, "standardized_rate", colours, period))
 
-listed = ui.home_list(flt)
+listed = cache.home_list(flt)
 st.subheader("设施配备")
 if listed.empty:
     st.info("所选乡镇尚无留守儿童之家。")
@@ -38,8 +39,8 @@ else:
                      labels=homes.LIST_LABELS, kinds=homes.LIST_KINDS)
 
 st.subheader("尚无之家的村(居)和学校")
-villages = homes.uncovered_villages(ui.villages(flt), listed)
-schools = homes.uncovered_schools(ui.schools(flt), listed)
+villages = homes.uncovered_villages(cache.villages(flt), listed)
+schools = homes.uncovered_schools(cache.schools(flt), listed)
 left, right = st.columns(2)
 with left:
     st.markdown(f"**村(居)：{len(villages)}个**")

@@ -2,7 +2,8 @@
 without a base map or tiles, so it works on an intranet. Layout only."""
 import streamlit as st
 
-from liushou_dash import catalog, maps, ui, views
+from liushou_dash import catalog
+from liushou_dash.web import cache, maps, views
 
 flt = views.page_start("乡镇地图")
 period = flt.latest
@@ -12,10 +13,10 @@ key = pick.selectbox("着色指标", maps.MAP_KEYS, format_func=catalog.label_of
 show_homes = homes_column.toggle(maps.HOMES_LABEL, value=True, key="map_homes")
 show_schools = schools_column.toggle(maps.SCHOOLS_LABEL, key="map_schools")
 
-latest = ui.township_table(flt.only(period))
-views.show_map(maps.township_map(ui.boundaries(flt), latest, key, period,
-                                 homes=ui.home_list(flt) if show_homes else None,
-                                 schools=ui.schools(flt) if show_schools else None))
+latest = cache.township_table(flt.only(period))
+views.show_map(maps.township_map(cache.boundaries(flt), latest, key, period,
+                                 homes=cache.home_list(flt) if show_homes else None,
+                                 schools=cache.schools(flt) if show_schools else None))
 
 st.subheader(f"各乡镇{catalog.label_of(key)}")
 views.show_board(latest[maps.value_columns(key)], period, "all", key="map_values")

@@ -2,34 +2,37 @@
 and the chase list (催报名单) for the month being collected now. Layout only."""
 import streamlit as st
 
-from liushou_dash import charts, kpi, metrics, plausibility, progress, session, ui, views
-from liushou_dash.navigation import COUNTY
+from liushou_dash.core import periods
+from liushou_dash.indicators import cards, ratios
+from liushou_dash.web import cache, charts, session, views
+from liushou_dash.web.navigation import COUNTY
+from liushou_dash.workflow import progress, verification
 
 flt = views.page_start("上报进度", whole_span=True, roles=COUNTY)
 period = flt.latest
-latest, before = ui.month_pair(flt)
-views.show_cards(kpi.cards(latest, before, period, ("report_rate", "on_time_rate")), per_row=4)
+latest, before = cache.month_pair(flt)
+views.show_cards(cards.cards(latest, before, period, ("report_rate", "on_time_rate")), per_row=4)
 
 st.subheader("乡镇 × 月份上报状态")
-found = ui.statuses(flt)
+found = cache.statuses(flt)
 counts = progress.status_counts(found)
 st.caption("；".join(f"{status} {count} 个" for status, count in counts.items())
            + "。未报：尚未到截止日；逾期：截止日已过仍未报送；已退回：县级审核退回待重报。")
 views.show_matrix(progress.matrix(found))
 
 st.subheader("上报率与及时率")
-table = ui.township_table(flt)
-views.show(charts.monthly_rates(metrics.county_by_period(table),
+table = cache.township_table(flt)
+views.show(charts.monthly_rates(ratios.county_by_period(table),
                                 ("report_rate", "on_time_rate"), "每月上报率与及时率"))
 st.caption(f"下表为{views.span_text(flt)}各乡镇合计：应报、已报和按时上报的月数及比率。")
-views.show_board(metrics.collapse_periods(table)[
+views.show_board(ratios.collapse_periods(table)[
     ["township_name", "expected", "reported", "on_time", "report_rate", "on_time_rate"]],
     height="all", key="progress_rates")
 
-reporting, chase = ui.chase_list(flt)
-st.subheader(f"催报名单：{metrics.period_label(reporting)}月报")
+reporting, chase = cache.chase_list(flt)
+st.subheader(f"催报名单：{periods.period_label(reporting)}月报")
 if chase.empty:
-    st.success(f"{metrics.period_label(reporting)}月报已全部报送，无需催报。")
+    st.success(f"{periods.period_label(reporting)}月报已全部报送，无需催报。")
 else:
     st.caption("剩余天数为负数表示已逾期的天数；已退回的月报需按退回意见修改后重新报送。")
     shown = chase.drop(columns="township_code")
@@ -38,8 +41,8 @@ else:
     views.download_buttons(shown, f"催报名单_{reporting}", "催报名单", progress.CHASE_KINDS,
                            progress.CHASE_LABELS, what="chase_list")
 
-flagged = plausibility.period_table(session.engine(), reporting)
-st.subheader(f"需核实的数据：{metrics.period_label(reporting)}月报")
+flagged = verification.period_table(session.engine(), reporting)
+st.subheader(f"需核实的数据：{periods.period_label(reporting)}月报")
 if flagged.empty:
     st.success("已报送的月报未发现需要核实的数据。")
 else:

@@ -5,7 +5,8 @@ checks the role and audits), then clears the cached readers so every page shows 
 """
 import streamlit as st
 
-from liushou_dash import admin, plausibility, review, session, ui, workflow
+from liushou_dash.web import cache, markup, session
+from liushou_dash.workflow import administration, changes, review, verification
 
 actor = session.page_actor("staff", "admin")
 engine = session.engine()
@@ -41,11 +42,11 @@ def confirm_approval(submission: dict, comment: str) -> None:
     """Approving locks the month, so it is never one click or keystroke: the dialog names
     the township and month, and only 确认 records it. It stays open while the session says
     so, because a click inside it reruns the script (and AppTest reruns all of it)."""
-    st.markdown(session.plain(review.approval_question(submission, comment)))
+    st.markdown(markup.escaped(changes.approval_question(submission, comment)))
     confirm, cancel = st.columns(2)
     if confirm.button("确认", type="primary", icon=":material/task_alt:"):
         stop_asking()
-        session.act(workflow.approve, actor, submission["id"], comment,
+        session.act(review.approve, actor, submission["id"], comment,
                     done="已审核通过，该月数据已锁定。")
     if cancel.button("取消"):
         stop_asking()
@@ -63,7 +64,7 @@ def decide(submission: dict) -> None:
     left.button("审核通过（锁定该月数据）", type="primary", icon=":material/task_alt:",
                 on_click=ask_approval, args=(submission_id,))
     if right.button("退回乡镇修改", icon=":material/undo:"):
-        session.act(workflow.return_submission, actor, submission_id, comment,
+        session.act(review.return_submission, actor, submission_id, comment,
                     done="已退回，填报员将在数据上报页看到退回意见。")
     if st.session_state.get(ASKING) == submission_id:
         confirm_approval(submission, comment)
@@ -73,14 +74,14 @@ def flagged_values(submission: dict) -> None:
     """The values the plausibility checks flag, with 已核实 marks; a reviewer other than the
     submitter confirms one with a note (audited). No form, as for the decisions below: Enter
     in the note must not confirm a half-written one."""
-    found, table = plausibility.submission_table(engine, submission["id"])
+    found, table = verification.submission_table(engine, submission["id"])
     st.markdown(f"**需核实的数据**（{len(found)} 处）")
     if not found:
         st.caption("数据合理性检查未发现需要核实的数据。")
         return
     session.table(table)
-    open_ones = plausibility.unverified_choices(found, table)
-    if not open_ones or not workflow.may_review(actor, submission["username"]):
+    open_ones = verification.unverified_choices(found, table)
+    if not open_ones or not review.may_review(actor, submission["username"]):
         return
     chosen = st.selectbox("核实的数据", list(open_ones), format_func=open_ones.get,
                           key=f"verify_value_{submission['id']}")
@@ -88,20 +89,20 @@ def flagged_values(submission: dict) -> None:
                          key=f"verify_note_{submission['id']}")
     if st.button("标记为已核实", icon=":material/verified:"):
         f = found[chosen]
-        session.act(plausibility.verify, actor, submission["id"], f.school_code, f.check,
-                    plausibility.key_of(f), note, done="已标记为已核实，并记入审计日志。")
+        session.act(verification.verify, actor, submission["id"], f.school_code, f.check,
+                    verification.key_of(f), note, done="已标记为已核实，并记入审计日志。")
 
 
 def pending_section() -> None:
-    queue = workflow.pending(engine, actor)
+    queue = review.pending(engine, actor)
     st.subheader(f"待审核的提交（{len(queue)}）")
     if queue.empty:
         st.info("目前没有待审核的提交。")
         return
-    session.table(review.queue_table(queue))
-    labels = review.choices(queue)
+    session.table(changes.queue_table(queue))
+    labels = changes.choices(queue)
     chosen = st.selectbox("选择要审核的提交", list(labels), format_func=labels.get)
-    shown = review.review_of(engine, actor, chosen)
+    shown = changes.review_of(engine, actor, chosen)
     same_month, last_month, warnings = st.tabs(
         ["与本月上次提交比较", "与上月比较", f"警告（{len(shown.warnings)}）"])
     with same_month:
@@ -114,34 +115,34 @@ def pending_section() -> None:
         else:
             session.table(shown.warnings)
         flagged_values(shown.submission)
-    if workflow.may_review(actor, shown.submission["username"]):
+    if review.may_review(actor, shown.submission["username"]):
         decide(shown.submission)
     else:
-        st.info(workflow.OWN_SUBMISSION + "。", icon=":material/group:")
+        st.info(review.OWN_SUBMISSION + "。", icon=":material/group:")
 
 
 def history_section() -> None:
     st.subheader("回退与解锁")
-    townships = admin.townships(engine)
+    townships = administration.townships(engine)
     left, right = st.columns(2)
     township = left.selectbox("乡镇", list(townships), format_func=townships.get)
-    periods = review.periods_of(engine, actor, township)
+    periods = changes.periods_of(engine, actor, township)
     if not periods:
         st.info("该乡镇还没有任何提交。")
         return
-    period = right.selectbox("月份", periods, format_func=ui.period_label)
-    month = review.month_history(engine, actor, township, period)
+    period = right.selectbox("月份", periods, format_func=cache.period_label)
+    month = changes.month_history(engine, actor, township, period)
     session.table(month.table)
     if month.approved:
         st.caption("该月数据已审核锁定：解锁后乡镇可以重新上传，也才能回退。")
         if st.button("解锁该月数据", icon=":material/lock_open:"):
-            session.act(workflow.unlock, actor, township, period,
+            session.act(review.unlock, actor, township, period,
                         done="已解锁，该月数据恢复为“已提交”。")
     if month.earlier:
         target = st.selectbox("回退到较早的提交（成为该月当前有效数据）", list(month.earlier),
                               format_func=month.earlier.get)
         if st.button("回退", icon=":material/history:", disabled=month.approved):
-            session.act(workflow.roll_back, actor, target, done=f"已回退到第 {target} 号提交。")
+            session.act(review.roll_back, actor, target, done=f"已回退到第 {target} 号提交。")
 
 
 session.show_flash()

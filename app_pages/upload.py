@@ -7,8 +7,9 @@ uploads, this server and every other session carry on.
 """
 import streamlit as st
 
-from liushou_dash import admin, handback, session, ui, uploads, views
-from liushou_dash.ingest import worker
+from liushou_dash.ingest import handback, worker
+from liushou_dash.web import cache, markup, session, views
+from liushou_dash.workflow import administration, uploads
 
 CHECKED, ROUND = "upload_checked", "upload_round"
 
@@ -16,17 +17,17 @@ actor = session.page_actor("clerk")
 engine = session.engine()
 worker.warm()  # the file is read in a worker process: have one ready before it is chosen
 township = actor.township_code
-township_name = admin.townships(engine).get(township, township)
+township_name = administration.townships(engine).get(township, township)
 
 session.show_flash()
 st.title("数据上报")
-st.caption(f"本乡镇：{session.plain(township_name)}（{township}）")
+st.caption(f"本乡镇：{markup.escaped(township_name)}（{township}）")
 
-period = st.selectbox("报表月份", uploads.recent_periods(), format_func=ui.period_label,
+period = st.selectbox("报表月份", uploads.recent_periods(), format_func=cache.period_label,
                       help="默认为上个月；被退回的月份也可在此选择后重新上传")
 notice = uploads.period_notice(engine, actor, township, period)
 if notice:
-    st.warning(session.plain(notice))
+    st.warning(markup.escaped(notice))
 
 st.subheader("① 下载模板")
 views.audited_download(
@@ -79,8 +80,8 @@ def confirm(data: bytes, file_name: str) -> None:
         return
     st.session_state.pop(CHECKED, None)
     st.session_state[ROUND] = upload_round + 1
-    ui.clear_caches()
-    session.flash(f"已提交 {ui.period_label(period)} 数据（提交编号 {stored.submission_id}），"
+    cache.clear_caches()
+    session.flash(f"已提交 {cache.period_label(period)} 数据（提交编号 {stored.submission_id}），"
                   "等待县级审核。")
     st.rerun()
 

@@ -20,7 +20,13 @@ import time
 from pathlib import Path
 
 from common import ROOT, log
-from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy
+
+from tests.browser.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _free_port,
+    _wait_healthy,
+)
 
 COCKPIT_APP = ROOT / "bench" / "apps" / "cockpit.py"
 HELLO_APP = ROOT / "bench" / "apps" / "hello.py"

@@ -2,7 +2,7 @@
 
 What "everything the cockpit shows" is, is read off the page itself: the cockpit is run once
 under Streamlit's AppTest (bench/apps/cockpit.py, a logged-in leader) against a small demo
-database, and every reader it asks liushou_dash.ui for is recorded. Those same reader
+database, and every reader it asks liushou_dash.web.cache for is recorded. Those same reader
 functions are then called without any cache against the province database:
 - the month: every call the page makes before it asks for its trend (the cards' two months,
   the alerts' three, which share two, the 无人监护 schools, the reporting status, ...);
@@ -15,15 +15,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from common import ROOT, TODAY, log, median_seconds, sqlite_ready, sqlite_url
 from sqlalchemy import text
 
-from common import ROOT, TODAY, log, median_seconds, sqlite_ready, sqlite_url
 from liushou_dash import catalog
-from liushou_dash.db import dispose_engines, init_db, make_engine
-from liushou_dash.demo import seed_demo
+from liushou_dash.core.db import dispose_engines, init_db, make_engine
+from liushou_dash.demo.seed import seed_demo
 
 APP = ROOT / "bench" / "apps" / "cockpit.py"
-MONTH_READER = "township_month"   # ui.READERS: one month's township table
+MONTH_READER = "township_month"   # cache.READERS: one month's township table
 TREND = "trend"                    # the mark recorded when the page asks for its trend
 
 
@@ -33,8 +33,8 @@ class Call:
     arguments: tuple
 
     def run(self, engine):
-        from liushou_dash import ui
-        return ui.READERS[self.reader](engine, *self.arguments)
+        from liushou_dash.web import cache
+        return cache.READERS[self.reader](engine, *self.arguments)
 
 
 def _small_demo() -> str:
@@ -53,11 +53,11 @@ def recorded_calls() -> list[Call]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from liushou_dash import ui
+    from liushou_dash.web import cache
 
     url = _small_demo()
     calls: list[Call] = []
-    originals = dict(ui.READERS)
+    originals = dict(cache.READERS)
 
     def recording(name, function):
         def reader(engine, *arguments):
@@ -67,22 +67,22 @@ def recorded_calls() -> list[Call]:
 
     previous_url = os.environ.get("LIUSHOU_DATABASE_URL")
     os.environ["LIUSHOU_DATABASE_URL"] = url
-    ui.READERS.update({name: recording(name, f) for name, f in originals.items()})
-    trend_filter = ui.trend_filter
+    cache.READERS.update({name: recording(name, f) for name, f in originals.items()})
+    trend_filter = cache.trend_filter
 
     def marking(flt):
         chosen = trend_filter(flt)
         calls.append(Call(TREND, chosen.periods))
         return chosen
-    ui.trend_filter = marking
+    cache.trend_filter = marking
     try:
         st.cache_data.clear()
         app = AppTest.from_file(str(APP), default_timeout=120).run()
         if app.exception:
             raise RuntimeError(f"the cockpit failed: {[e.value for e in app.exception]}")
     finally:
-        ui.READERS.update(originals)
-        ui.trend_filter = trend_filter
+        cache.READERS.update(originals)
+        cache.trend_filter = trend_filter
         st.cache_data.clear()
         dispose_engines()
         if previous_url is None:

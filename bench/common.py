@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:          # `python bench/run.py` puts bench/, not 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
-from liushou_dash.db import init_db, make_engine  # noqa: E402
+from liushou_dash.core.db import init_db, make_engine  # noqa: E402
 
 OUT = ROOT / "bench" / "out"           # git-ignored: prepared databases, workbooks, reports
 TODAY = dt.date(2026, 11, 22)          # fixed, so that every run seeds the same data

@@ -16,17 +16,26 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import (
+    OUT,
+    TODAY,
+    fingerprint,
+    log,
+    mark_ready,
+    median_seconds,
+    pg_ready,
+    pg_recreate,
+    pg_url,
+)
 from openpyxl import Workbook
 
-from common import (OUT, TODAY, fingerprint, log, mark_ready, median_seconds, pg_ready,
-                    pg_recreate, pg_url)
-from liushou_dash import demo, template
-from liushou_dash.db import init_db, make_engine, transaction
-from liushou_dash.bulk import insert_frame
-from liushou_dash.demo_scale import DemoMaster
-from liushou_dash.ingest import ingest_file
+from liushou_dash.core.bulk import insert_frame
+from liushou_dash.core.db import init_db, make_engine, transaction
+from liushou_dash.core.models import County, School, Township
+from liushou_dash.demo import county
+from liushou_dash.demo.scale import DemoMaster
+from liushou_dash.ingest import ingest_file, template
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.models import County, School, Township
 
 SCHOOLS = 20_000
 COUNTY, TOWNSHIP, TOWNSHIP_NAME = "529990", "529990001", "基准镇"
@@ -34,7 +43,7 @@ PREVIOUS, PERIOD = "2026-09", "2026-10"
 PG_NAME = "liushou_bench_ingest"
 
 
-def _master() -> demo.Master:
+def _master() -> county.Master:
     """The demo county's schools repeated to 20,000, all in one township."""
     source = DemoMaster.read().schools
     rows = source.loc[np.resize(source.index, SCHOOLS)].reset_index(drop=True)
@@ -42,21 +51,21 @@ def _master() -> demo.Master:
                        name=rows["name"] + (rows.index // len(source) + 1).astype(str) + "校",
                        township_code=TOWNSHIP, village_code=None)
     townships = pd.DataFrame({"code": [TOWNSHIP], "name": [TOWNSHIP_NAME], "boundary": [None]})
-    columns = [c.key for c in demo.MASTER_SCHOOL_COLUMNS]
-    return demo.Master.of(townships, pd.DataFrame(columns=["code", "name", "township_code"]),
+    columns = [c.key for c in county.MASTER_SCHOOL_COLUMNS]
+    return county.Master.of(townships, pd.DataFrame(columns=["code", "name", "township_code"]),
                           rows[columns])
 
 
-def _returns(master: demo.Master) -> dict[str, pd.DataFrame]:
+def _returns(master: county.Master) -> dict[str, pd.DataFrame]:
     """Both months' 学校月报 frames, drawn by the demo generator."""
-    profile = demo.Profile(TOWNSHIP, TOWNSHIP_NAME, "镇", share=0.35)
-    rows = demo.school_returns(master.schools, [PREVIOUS, PERIOD], {TOWNSHIP: profile},
-                               np.random.default_rng(demo.SEED))
-    return {p: rows.loc[rows["period"] == p, list(demo.SCHOOL_KEYS)].reset_index(drop=True)
+    profile = county.Profile(TOWNSHIP, TOWNSHIP_NAME, "镇", share=0.35)
+    rows = county.school_returns(master.schools, [PREVIOUS, PERIOD], {TOWNSHIP: profile},
+                               np.random.default_rng(county.SEED))
+    return {p: rows.loc[rows["period"] == p, list(county.SCHOOL_KEYS)].reset_index(drop=True)
             for p in (PREVIOUS, PERIOD)}
 
 
-def _prepare(engine, master: demo.Master, last_month: pd.DataFrame) -> None:
+def _prepare(engine, master: county.Master, last_month: pd.DataFrame) -> None:
     with engine.begin() as conn:
         insert_frame(conn, County.__table__, pd.DataFrame([{"code": COUNTY, "name": "基准县"}]))
         insert_frame(conn, Township.__table__, pd.DataFrame([{

@@ -9,10 +9,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import (TODAY, analyze, drop_stale_sqlite, log, mark_ready, pg_ready, pg_recreate,
-                    pg_url, sqlite_ready, sqlite_url)
-from liushou_dash.db import init_db, make_engine
-from liushou_dash.demo import seed_demo
+from common import (
+    TODAY,
+    analyze,
+    drop_stale_sqlite,
+    log,
+    mark_ready,
+    pg_ready,
+    pg_recreate,
+    pg_url,
+    sqlite_ready,
+    sqlite_url,
+)
+
+from liushou_dash.core.db import init_db, make_engine
+from liushou_dash.demo.seed import seed_demo
 
 SCALE = "province"
 PG_NAME = "liushou_bench_province"

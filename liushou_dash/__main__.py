@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from liushou_dash.cli import main
 
 sys.exit(main())

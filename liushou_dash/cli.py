@@ -12,7 +12,13 @@ from pathlib import Path
 
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from .db import database_url, init_db, make_engine, schema_revision, transaction
+from liushou_dash.core.db import (
+    database_url,
+    init_db,
+    make_engine,
+    schema_revision,
+    transaction,
+)
 
 EXIT_STORED, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -24,16 +30,16 @@ def _engine(args):
 def _write_audited(engine, what: str, path: str, data: bytes, **detail) -> None:
     """Write a file of the database's data to `path`, audited first as the web's downloads
     are (action "download"), under the operating-system user: no data leaves unrecorded."""
-    from .auth import Actor
-    from .download_audit import audit_download
+    from liushou_dash.workflow.auth import Actor
+    from liushou_dash.workflow.downloads import audit_download
     audit_download(engine, Actor.system(), what, file=path, **detail)
     Path(path).write_bytes(data)
 
 
 def cmd_init_db(args) -> int:
     """Create or migrate the schema; a change of schema leaves an audit row."""
-    from . import audit
-    from .auth import Actor
+    from liushou_dash.core import audit
+    from liushou_dash.workflow.auth import Actor
     engine = _engine(args)
     before = schema_revision(engine)
     init_db(engine)
@@ -47,7 +53,7 @@ def cmd_init_db(args) -> int:
 
 
 def cmd_seed_demo(args) -> int:
-    from .demo import AlreadyFilled, seed_demo
+    from liushou_dash.demo.seed import AlreadyFilled, seed_demo
     engine = _engine(args)
     init_db(engine)
     started = time.monotonic()
@@ -56,7 +62,7 @@ def cmd_seed_demo(args) -> int:
                             progress=lambda step: print(step, file=sys.stderr, flush=True))
     except AlreadyFilled as exc:
         if args.if_empty:
-            from .auth import create_demo_accounts
+            from liushou_dash.workflow.auth import create_demo_accounts
             create_demo_accounts(engine)  # a demo seeded before accounts existed gets them
             print("数据库中已有数据，不再生成示例数据")
             return 0
@@ -67,7 +73,7 @@ def cmd_seed_demo(args) -> int:
 
 
 def cmd_load_master(args) -> int:
-    from .masterdata import MasterDataError, load_master
+    from liushou_dash.core.masterdata import MasterDataError, load_master
     engine = _engine(args)
     init_db(engine)
     try:
@@ -83,7 +89,7 @@ def cmd_load_master(args) -> int:
 
 
 def cmd_template(args) -> int:
-    from .template import build_template
+    from liushou_dash.ingest.template import build_template
     engine = _engine(args)
     data = build_template(engine, args.township, args.period)  # ValueError: main says so, 2
     _write_audited(engine, "template", args.output, data, township=args.township,
@@ -93,7 +99,7 @@ def cmd_template(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from .ingest import ingest_file
+    from liushou_dash.ingest import ingest_file
     path = Path(args.file)
     if not path.is_file():
         print(f"找不到文件：{path}", file=sys.stderr)
@@ -112,7 +118,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_table
+    from liushou_dash.reports.export import export_table
     engine = _engine(args)
     data = export_table(engine, args.period_from, args.period_to,
                         townships=args.township or None, level=args.level, fmt=args.format,
@@ -136,7 +142,7 @@ def _read_password(args) -> str | None:
 
 
 def cmd_create_user(args) -> int:
-    from .auth import Actor, WeakPassword, create_user
+    from liushou_dash.workflow.auth import Actor, WeakPassword, create_user
     engine = _engine(args)
     init_db(engine)
     password = _read_password(args)
@@ -157,7 +163,12 @@ def cmd_create_user(args) -> int:
 def cmd_reset_password(args) -> int:
     """A new password for an account (its sessions end, its login delay is lifted), audited
     under the operating-system user: 2 for a password the policy refuses, 1 for no such user."""
-    from .auth import Actor, NoSuchUser, WeakPassword, reset_password
+    from liushou_dash.workflow.auth import (
+        Actor,
+        NoSuchUser,
+        WeakPassword,
+        reset_password,
+    )
     engine = _engine(args)
     init_db(engine)
     password = _read_password(args)
@@ -175,7 +186,7 @@ def cmd_reset_password(args) -> int:
 
 def cmd_unlock_user(args) -> int:
     """Lift an account's login delay at once, audited; 1 for no such user."""
-    from .auth import Actor, NoSuchUser, unlock_user
+    from liushou_dash.workflow.auth import Actor, NoSuchUser, unlock_user
     engine = _engine(args)
     init_db(engine)
     try:
@@ -187,8 +198,9 @@ def cmd_unlock_user(args) -> int:
 
 
 def cmd_bulletin(args) -> int:
-    from .bulletin import NoBulletin, build, check_period, title
-    from . import bulletin_charts
+    from liushou_dash.reports import bulletin_charts
+    from liushou_dash.reports.bulletin import NoBulletin, check_period, title
+    from liushou_dash.reports.bulletin_render import build
     engine = _engine(args)
     try:
         check_period(engine, args.period)
@@ -207,7 +219,7 @@ def cmd_bulletin(args) -> int:
 def cmd_verify_audit(args) -> int:
     """Walk the audit chain: 0 when intact (with the last hash, to be kept elsewhere),
     1 naming the first row edited, deleted or inserted around the application."""
-    from .audit import verify
+    from liushou_dash.core.audit import verify
     verdict = verify(_engine(args))
     if not verdict.intact:
         print(verdict.problem, file=sys.stderr)
@@ -218,7 +230,7 @@ def cmd_verify_audit(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from .backup import BackupError, backup
+    from liushou_dash.core.backup import BackupError, backup
     try:
         kind = backup(_engine(args), Path(args.output), logical=args.logical)
     except BackupError as exc:
@@ -228,7 +240,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from .backup import BackupError, restore
+    from liushou_dash.core.backup import BackupError, restore
     try:
         kind = restore(_engine(args), Path(args.file))
     except BackupError as exc:

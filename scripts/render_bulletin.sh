@@ -21,7 +21,7 @@ DB="${LIUSHOU_DATABASE_URL:-sqlite:///$OUT/demo.db}"
 if [ -z "${LIUSHOU_DATABASE_URL:-}" ] && [ ! -f "$OUT/demo.db" ]; then
   $PY -m liushou_dash --db "$DB" seed-demo --months 13 >/dev/null
 fi
-PERIOD="${1:-$($PY -c "from liushou_dash import metrics; from liushou_dash.db import make_engine; print(metrics.latest_period(make_engine('$DB')))")}"
+PERIOD="${1:-$($PY -c "from liushou_dash.indicators.readers import latest_period; from liushou_dash.core.db import make_engine; print(latest_period(make_engine('$DB')))")}"
 
 $PY -m liushou_dash --db "$DB" bulletin --period "$PERIOD" -o "$OUT/bulletin.docx" --xlsx "$OUT/bulletin.xlsx"
 # A private profile: soffice refuses to start while another instance holds the user's.

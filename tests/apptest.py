@@ -16,10 +16,10 @@ import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import auth
-from liushou_dash.db import dispose_engines, session_maker
-from liushou_dash.models import User
-from liushou_dash.session import ACTOR, LAST_SEEN
+from liushou_dash.core.db import dispose_engines, session_maker
+from liushou_dash.core.models import User
+from liushou_dash.web.session import ACTOR, LAST_SEEN
+from liushou_dash.workflow import auth
 from tests.fixtures import PASSWORD, make_user
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

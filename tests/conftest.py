@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
+from liushou_dash.core.db import make_engine
+from liushou_dash.workflow import auth
 from tests.fixtures import county_engine
-from liushou_dash import auth
-from liushou_dash.db import make_engine
 
 PG_URL = os.environ.get("LIUSHOU_TEST_PG_URL")
 

@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from liushou_dash.db import make_engine
-from liushou_dash.demo import seed_demo
+from liushou_dash.core.db import make_engine
+from liushou_dash.demo.seed import seed_demo
 
 TODAY = dt.date(2026, 11, 20)   # the demo's latest month is then 2026-10
 LATEST, PREVIOUS = "2026-10", "2026-09"

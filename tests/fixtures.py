@@ -8,11 +8,12 @@ import pandas as pd
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from liushou_dash import auth, metrics
-from liushou_dash.auth import Actor
-from liushou_dash.db import init_db, make_engine, session_maker
-from liushou_dash.masterdata import DEMO_DIR, load_master
-from liushou_dash.models import AuditEntry, School
+from liushou_dash.core.db import init_db, make_engine, session_maker
+from liushou_dash.core.masterdata import DEMO_DIR, load_master
+from liushou_dash.core.models import AuditEntry, School
+from liushou_dash.indicators import stored
+from liushou_dash.workflow import auth
+from liushou_dash.workflow.auth import Actor
 
 TOWNSHIP = "520525108"        # 张家湾镇
 OTHER_TOWNSHIP = "520525101"  # 骔岭镇
@@ -111,6 +112,6 @@ def assert_same_tables(engine: Engine, filters) -> None:
     """The dashboards' township tables (stored months; computed where a month is not
     stored) equal those computed from the school, home and ledger rows themselves."""
     for flt in filters:
-        pd.testing.assert_frame_equal(metrics.township_table(engine, flt),
-                                      metrics._township_table_from_rows(engine, flt),
+        pd.testing.assert_frame_equal(stored.township_table(engine, flt),
+                                      stored.township_table_from_rows(engine, flt),
                                       check_dtype=False, obj=str(flt))

@@ -9,9 +9,11 @@ import io
 import pandas as pd
 import pytest
 
-from liushou_dash import alerts, catalog
-from liushou_dash.export import export_table
-from liushou_dash.rules import load_rules
+from liushou_dash import catalog
+from liushou_dash.catalog.rules import load_rules
+from liushou_dash.core import periods, settings
+from liushou_dash.indicators import alerts, stored
+from liushou_dash.reports.export import export_table
 from tests.demo_db import LATEST, TODAY, demo_engine  # noqa: F401  (a fixture)
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, funding_frame, school_frame
 from tests.test_metrics import submit
@@ -198,13 +200,13 @@ def test_the_demo_countys_alerts_follow_from_its_export(demo_engine):
 def test_alerts_from_the_pages_tables_are_the_alerts(demo_engine, approved_only, today):
     """ui.alerts builds them from the cockpit's own township tables (its indicators only)
     and the month's table over every return; the same list as alerts.alerts reads."""
-    from liushou_dash import kpi, metrics
-    from liushou_dash.metrics import Filter
-    rules, shown = load_rules(), kpi.cockpit_indicators()
-    recent = metrics.township_table(
+    from liushou_dash.core.filtering import Filter
+    from liushou_dash.indicators import cards
+    rules, shown = load_rules(), cards.cockpit_indicators()
+    recent = stored.township_table(
         demo_engine, alerts.recent_months(LATEST, rules, approved_only), shown)
-    every_return = metrics.township_table(demo_engine, Filter((LATEST,)), shown)
-    due = metrics.due_date(LATEST, metrics.deadline_day(demo_engine))
+    every_return = stored.township_table(demo_engine, Filter((LATEST,)), shown)
+    due = periods.due_date(LATEST, settings.deadline_day(demo_engine))
     found = alerts.from_tables(LATEST, recent,
                                alerts.unguarded_schools(demo_engine, LATEST, approved_only),
                                alerts.month_status(every_return, due, today), rules)

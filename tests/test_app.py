@@ -21,16 +21,38 @@ import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import (alerts, auth, catalog, composition, download_audit, export, homes,
-                          ledger, metrics, orgunits, progress, ranking, targets, ui)
+from liushou_dash import catalog
+from liushou_dash.catalog import columns
 from liushou_dash.cli import main as cli
-from liushou_dash.db import dispose_engines, transaction
+from liushou_dash.core import filtering, orgunits, periods
+from liushou_dash.core.db import dispose_engines, transaction
+from liushou_dash.core.models import Setting
+from liushou_dash.indicators import (
+    alerts,
+    composition,
+    homes,
+    ledger,
+    ranking,
+    ratios,
+    readers,
+    stored,
+    targets,
+)
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.models import Setting
-from liushou_dash.navigation import pages_for
+from liushou_dash.reports import export
+from liushou_dash.web import cache
+from liushou_dash.web.navigation import pages_for
+from liushou_dash.workflow import auth, progress
+from liushou_dash.workflow.downloads import audit_download
 from tests.apptest import APP, account, fine, sign_in, url_of  # noqa: F401
 from tests.demo_db import LATEST, demo_engine  # noqa: F401  (a fixture)
-from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, funding_frame, home_frame, school_frame
+from tests.fixtures import (
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    funding_frame,
+    home_frame,
+    school_frame,
+)
 
 DASHBOARDS = ("app_pages/cockpit.py", "app_pages/children.py", "app_pages/homes.py", "app_pages/funding.py",
               "app_pages/pairing.py", "app_pages/map.py", "app_pages/meeting.py", "app_pages/progress.py",
@@ -119,7 +141,7 @@ def test_cockpit_cards_are_the_county_summary_of_the_latest_month(engine, open_a
 
     app = open_app(engine)
 
-    summary = metrics.county_summary(engine, metrics.Filter(("2026-04",)))
+    summary = stored.county_summary(engine, filtering.Filter(("2026-04",)))
     assert summary["left_behind"] == april.left_behind.sum() + own.left_behind.sum()
     cards = card_texts(app)
     for key in ("left_behind", "archived_rate", "paired_rate", "village_coverage",
@@ -185,7 +207,7 @@ def _store_more(engine) -> str:
 def test_a_write_elsewhere_shows_once_the_data_version_is_read_again(engine, open_app,
                                                                      monkeypatch):
     fill(engine)
-    monkeypatch.setattr(ui, "VERSION_SECONDS", 3600)   # the version read below is trusted
+    monkeypatch.setattr(cache, "VERSION_SECONDS", 3600)   # the version read below is trusted
     before = card_texts(open_app(engine))["留守儿童数"]
     expected = _store_more(engine)
     assert expected != before
@@ -193,17 +215,17 @@ def test_a_write_elsewhere_shows_once_the_data_version_is_read_again(engine, ope
     app = AppTest.from_file(APP, default_timeout=60)
     sign_in(app, account(engine, "admin"))
     assert card_texts(fine(app.run()))["留守儿童数"] == before   # the version not read again
-    monkeypatch.setattr(ui, "VERSION_SECONDS", 0)      # ... until it is: nobody cleared a cache
+    monkeypatch.setattr(cache, "VERSION_SECONDS", 0)      # ... until it is: nobody cleared a cache
     assert card_texts(fine(app.run()))["留守儿童数"] == expected
 
 
 def test_a_write_on_this_replica_shows_on_its_next_run(engine, open_app, monkeypatch):
     fill(engine)
-    monkeypatch.setattr(ui, "VERSION_SECONDS", 3600)
+    monkeypatch.setattr(cache, "VERSION_SECONDS", 3600)
     app = open_app(engine)
     expected = _store_more(engine)
 
-    ui.clear_caches()                                          # what every writer calls
+    cache.clear_caches()                                          # what every writer calls
     assert card_texts(fine(app.run()))["留守儿童数"] == expected
 
 
@@ -211,17 +233,17 @@ def test_logins_and_downloads_leave_the_cached_readings_alone(engine, open_app, 
     """A login (or a stranger's failed guesses, or a download) moves no data, so it must not
     make every replica re-read its dashboards."""
     fill(engine)
-    monkeypatch.setattr(ui, "VERSION_SECONDS", 0)
+    monkeypatch.setattr(cache, "VERSION_SECONDS", 0)
     open_app(engine)
     admin = account(engine, "admin")              # made already: this only logs in
-    version = ui.data_version()
+    version = cache.data_version()
     account(engine, "admin")
     with pytest.raises(auth.LoginError):
         auth.authenticate(engine, admin.username, "wrong password")
-    download_audit.audit_download(engine, admin, "export", level="school")
-    assert ui.data_version() == version
+    audit_download(engine, admin, "export", level="school")
+    assert cache.data_version() == version
     _store_more(engine)
-    assert ui.data_version() != version
+    assert cache.data_version() != version
 
 
 # --- The demo county --------------------------------------------------------------------------
@@ -254,13 +276,13 @@ def dashboard(demo_engine, monkeypatch):
 @pytest.fixture(scope="module")
 def year(demo_engine):
     """The default filter: the year up to the latest month, every township."""
-    return metrics.Filter.between(DEFAULT_FROM, LATEST)
+    return filtering.Filter.between(DEFAULT_FROM, LATEST)
 
 
 def test_the_cockpit_of_the_demo_county(dashboard, demo_engine, year):
     app = dashboard()
 
-    summary = metrics.county_summary(demo_engine, year)
+    summary = stored.county_summary(demo_engine, year)
     cards = card_texts(app)
     assert len(cards) == 9
     for card in app.metric:
@@ -289,7 +311,7 @@ def test_the_cockpit_league_table_is_the_months_ranking(dashboard, demo_engine):
     assert list(table["乡镇"]) == list(expected["township_name"])
     assert table["综合得分"].tolist() == pytest.approx(expected["score"].tolist(), nan_ok=True)
     by_name = table.set_index("乡镇")
-    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    month = stored.township_table(demo_engine, filtering.Filter((LATEST,)))
     row = month.dropna(subset=["paired_rate"]).iloc[0]
     assert by_name.loc[row["township_name"], "结对率"] == pytest.approx(row["paired_rate"] * 100)
 
@@ -304,10 +326,10 @@ def vega_charts_of(app: AppTest) -> list[tuple[dict, pd.DataFrame]]:
 def test_the_cockpit_trend_is_the_county_month_by_month(dashboard, demo_engine, year):
     [(spec, data)] = [c for c in vega_charts_of(dashboard())
                       if c[0]["title"]["text"] == "全县主要指标月度趋势"]
-    series = metrics.county_by_period(metrics.township_table(demo_engine, year))
+    series = ratios.county_by_period(stored.township_table(demo_engine, year))
     paired = data[data["指标"] == "结对率"]
     assert paired["比率"].tolist() == pytest.approx(series["paired_rate"].tolist())
-    assert paired["月份"].tolist() == [metrics.period_label(p) for p in year.periods]
+    assert paired["月份"].tolist() == [periods.period_label(p) for p in year.periods]
     assert spec["encoding"]["y"]["axis"]["format"] == ".1%"
 
 
@@ -319,9 +341,9 @@ def test_the_cockpit_loads_no_plotly(dashboard):
 def test_a_copied_link_opens_the_same_numbers_on_any_page(dashboard, demo_engine):
     query = {"from": "2026-04", "to": "2026-09", "township": ["520525108", "520525101"],
              "type": ["小学", "教学点"], "approved": "1"}
-    flt = metrics.Filter.between("2026-04", "2026-09", townships=("520525101", "520525108"),
+    flt = filtering.Filter.between("2026-04", "2026-09", townships=("520525101", "520525108"),
                                  school_types=("小学", "教学点"), approved_only=True)
-    summary = metrics.county_summary(demo_engine, flt)
+    summary = stored.county_summary(demo_engine, flt)
 
     for page in ("app_pages/cockpit.py", "app_pages/children.py"):
         app = dashboard(page, query)
@@ -344,8 +366,8 @@ def test_filters_are_kept_across_pages_and_written_into_the_link(dashboard, demo
     fine(app.switch_page("app_pages/homes.py").run())
     assert app.multiselect(key="filter_townships").value == ["520525108"]
     assert app.select_slider(key="filter_months").value == ("2026-01", "2026-06")
-    flt = metrics.Filter.between("2026-01", "2026-06", townships=("520525108",))
-    coverage = metrics.county_summary(demo_engine, flt)["village_coverage"]
+    flt = filtering.Filter.between("2026-01", "2026-06", townships=("520525108",))
+    coverage = stored.county_summary(demo_engine, flt)["village_coverage"]
     assert card_texts(app)["之家村(居)覆盖率"] == shown("village_coverage", coverage)
 
 
@@ -354,8 +376,8 @@ def test_choosing_townships_reads_nothing_again(dashboard, monkeypatch):
     tables, and going back to a range already seen reads nothing."""
     st.cache_data.clear()
     calls = []
-    real = metrics.township_table
-    monkeypatch.setattr(metrics, "township_table",
+    real = stored.township_table
+    monkeypatch.setattr(stored, "township_table",
                         lambda engine, flt, *shown: calls.append(flt.periods)
                         or real(engine, flt, *shown))
     app = dashboard()
@@ -374,8 +396,8 @@ def test_choosing_townships_reads_nothing_again(dashboard, monkeypatch):
 
 def test_the_children_page(dashboard, demo_engine):
     app = dashboard("app_pages/children.py")
-    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
-    parts = composition.composition(metrics.totals(month))
+    month = stored.township_table(demo_engine, filtering.Filter((LATEST,)))
+    parts = composition.composition(ratios.totals(month))
     chart = chart_titled(app, "留守儿童构成")
     shares = {trace["name"]: values(trace["x"])[0] for trace in chart["data"]}
     for row in parts.itertuples():
@@ -388,7 +410,7 @@ def test_the_children_page(dashboard, demo_engine):
         assert count == by_name.loc[name, "guardian_grandparents"]
 
     app.selectbox(key="children_township").set_value(TOWNSHIP).run()
-    schools = metrics.school_table(demo_engine, metrics.Filter((LATEST,), townships=(TOWNSHIP,)))
+    schools = readers.school_table(demo_engine, filtering.Filter((LATEST,), townships=(TOWNSHIP,)))
     table = table_with(app, "学校类型")
     assert list(table["学校"]) == list(schools["school_name"])
     assert table["留守儿童数"].tolist() == schools["left_behind"].tolist()
@@ -397,7 +419,7 @@ def test_the_children_page(dashboard, demo_engine):
 def test_the_homes_page(dashboard, demo_engine):
     app = dashboard("app_pages/homes.py")
     listed = homes.home_list(demo_engine, LATEST)
-    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    month = stored.township_table(demo_engine, filtering.Filter((LATEST,)))
     assert len(table_with(app, "依托单位")) == len(listed) == month["homes"].sum()
     assert any(f"之家名单（{len(listed)}所）" == h.value for h in app.subheader)
     villages = table_with(app, "村(居)名称")
@@ -409,10 +431,10 @@ def test_the_homes_page(dashboard, demo_engine):
 
 def test_the_funding_page(dashboard, demo_engine):
     app = dashboard("app_pages/funding.py")
-    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    month = stored.township_table(demo_engine, filtering.Filter((LATEST,)))
     cards = card_texts(app)
-    assert cards["年度累计下达资金"] == metrics.format_wan_yuan(month["allocated"].sum())
-    assert cards["年度累计支出资金"] == metrics.format_wan_yuan(month["disbursed"].sum())
+    assert cards["年度累计下达资金"] == columns.format_wan_yuan(month["allocated"].sum())
+    assert cards["年度累计支出资金"] == columns.format_wan_yuan(month["disbursed"].sum())
     bars = chart_titled(app, "按乡镇的资金下达与支出")["data"][1]
     by_name = month.set_index("township_name")
     for name, wan in zip(values(bars["y"]), values(bars["x"])):
@@ -428,7 +450,7 @@ def test_the_funding_page(dashboard, demo_engine):
 
 def test_the_pairing_page_puts_the_schools_below_target_first(dashboard, demo_engine):
     app = dashboard("app_pages/pairing.py")
-    schools = metrics.school_table(demo_engine, metrics.Filter((LATEST,)))
+    schools = readers.school_table(demo_engine, filtering.Filter((LATEST,)))
     table = table_with(app, "学校")
     keys = ("paired_rate", "mentor_load", "visit_rate", "contact_rate")
     missed = targets.missed_count(schools, keys, LATEST)
@@ -453,11 +475,11 @@ def test_the_map_page(dashboard, demo_engine):
     app.toggle(key="map_schools").set_value(True).run()
     spec = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
     assert [layer["id"] for layer in spec["layers"]] == ["townships", "schools", "names"]
-    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    month = stored.township_table(demo_engine, filtering.Filter((LATEST,)))
     row = month.iloc[0]
     tooltips = [p["tooltip"] for p in spec["layers"][0]["data"]]
     assert (f"{row['township_name']}\n之家村(居)覆盖率："
-            f"{metrics.format_percent(row['village_coverage'])}") in "\n".join(tooltips)
+            f"{columns.format_percent(row['village_coverage'])}") in "\n".join(tooltips)
     assert len(spec["layers"][1]["data"]) == len(orgunits.schools(demo_engine))
 
 
@@ -470,7 +492,7 @@ def test_the_progress_page(dashboard, demo_engine, year):
     assert (matrix.to_numpy() == expected.to_numpy()).all()
 
     rates = table_with(app, "及时率").set_index("乡镇")
-    table = metrics.township_table(demo_engine, year)
+    table = stored.township_table(demo_engine, year)
     reported = table.groupby("township_name")["reported"].sum()
     assert (rates["已报单位数"] == reported.reindex(rates.index)).all()
 
@@ -520,7 +542,7 @@ def test_the_download_page_hands_out_the_command_lines_files(dashboard, demo_eng
     downloads.clear()
     app.radio(key="download_level").set_value("school").run()
     app.multiselect(key="download_columns_school").set_value(["left_behind", "paired_rate"]).run()
-    flt = metrics.Filter.between("2026-07", LATEST, townships=(OTHER_TOWNSHIP, TOWNSHIP))
+    flt = filtering.Filter.between("2026-07", LATEST, townships=(OTHER_TOWNSHIP, TOWNSHIP))
     csv = pd.read_csv(io.BytesIO(downloads[f"留守儿童学校数据_2026-07_{LATEST}.csv"]),
                       encoding="utf-8-sig", dtype={"乡镇代码": str, "学校代码": str})
     # files for people: Chinese headers (the command line keeps the keys unless --labels)
@@ -548,9 +570,9 @@ def test_many_meeting_screens_share_one_reading(dashboard, monkeypatch):
     cache, so a second screen (another session) reaches the database not at all."""
     st.cache_data.clear()
     calls = []
-    for name in ("township_table", "school_table"):
-        real = getattr(metrics, name)
-        monkeypatch.setattr(metrics, name, lambda engine, flt, *more, real=real, name=name,
+    for module, name in ((stored, "township_table"), (readers, "school_table")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda engine, flt, *more, real=real, name=name,
                             **options: calls.append(name) or real(engine, flt, *more, **options))
     dashboard("app_pages/meeting.py")
     assert calls
@@ -561,7 +583,7 @@ def test_many_meeting_screens_share_one_reading(dashboard, monkeypatch):
 
 
 def test_a_township_without_this_months_return_still_has_every_page(dashboard, demo_engine):
-    month = metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    month = stored.township_table(demo_engine, filtering.Filter((LATEST,)))
     missing = month.loc[month["reported"] == 0, "township_code"].iloc[0]
     app = dashboard(query={"township": missing})
     assert card_texts(app)["留守儿童数"] == "—"

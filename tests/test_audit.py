@@ -8,11 +8,13 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from liushou_dash import audit, demo_scale, workflow
-from liushou_dash.db import transaction
-from liushou_dash.download_audit import audit_download
+from liushou_dash.core import audit
+from liushou_dash.core.db import transaction
+from liushou_dash.core.models import AuditEntry
+from liushou_dash.demo import scale
 from liushou_dash.ingest import ingest_file
-from liushou_dash.models import AuditEntry
+from liushou_dash.workflow import review
+from liushou_dash.workflow.downloads import audit_download
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, make_user, school_frame
 from tests.returns import workbook
 
@@ -34,9 +36,9 @@ def some_history(engine) -> None:
     clerk = make_user(engine, "clerk108", "clerk", TOWNSHIP)
     report = ingest_file(engine, workbook({"schools": school_frame(engine)}), "月报.xlsx",
                          TOWNSHIP, PERIOD, username=clerk.username, today=TODAY)
-    workflow.approve(engine, staff, report.submission_id)
+    review.approve(engine, staff, report.submission_id)
     with pytest.raises(PermissionError):
-        workflow.pending(engine, clerk)
+        review.pending(engine, clerk)
     audit_download(engine, staff, "export", file="导出.csv")
 
 
@@ -132,7 +134,7 @@ def test_rows_written_in_bulk_join_the_chain(any_engine):
     sealed in order, and the session's rows after them continue the chain."""
     make_user(any_engine, "staffx", "staff")
     with any_engine.begin() as conn:
-        demo_scale.seed_counties(conn, demo_scale.Scale(2, 1.0, 1), 1, TODAY)
+        scale.seed_counties(conn, scale.Scale(2, 1.0, 1), 1, TODAY)
     audit_download(any_engine, make_user(any_engine, "boss", "admin"), "export")
     verdict = audit.verify(any_engine)
     assert verdict.intact, verdict.problem

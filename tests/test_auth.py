@@ -9,10 +9,10 @@ import bcrypt
 import pytest
 from sqlalchemy import String, func, select
 
-from liushou_dash import auth
-from liushou_dash.auth import Actor, LoginError
-from liushou_dash.db import session_maker, transaction
-from liushou_dash.models import AuditEntry, Base, LoginThrottle, Setting, User
+from liushou_dash.core.db import session_maker, transaction
+from liushou_dash.core.models import AuditEntry, Base, LoginThrottle, Setting, User
+from liushou_dash.workflow import auth
+from liushou_dash.workflow.auth import Actor, LoginError
 from tests.fixtures import OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, audit_rows, make_user
 
 T0 = dt.datetime(2026, 11, 22, 9, 0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from liushou_dash import backup as backups
 from liushou_dash.cli import main
-from liushou_dash.db import make_engine
-from liushou_dash.models import AuditEntry, Base
+from liushou_dash.core import backup as backups
+from liushou_dash.core.db import make_engine
+from liushou_dash.core.models import AuditEntry, Base
 from tests.conftest import PG_URL
 from tests.demo_db import demo_engine  # noqa: F401  (fixture)
 

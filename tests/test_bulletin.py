@@ -14,11 +14,12 @@ from docx import Document
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import bulletin, bulletin_charts, cli
-from liushou_dash.auth import Actor
-from liushou_dash.db import dispose_engines
-from liushou_dash.export import export_table
-from liushou_dash.rules import load_rules
+from liushou_dash import cli
+from liushou_dash.catalog.rules import load_rules
+from liushou_dash.core.db import dispose_engines
+from liushou_dash.reports import bulletin, bulletin_charts, bulletin_render
+from liushou_dash.reports.export import export_table
+from liushou_dash.workflow.auth import Actor
 from tests.demo_db import LATEST, PREVIOUS, TODAY, demo_engine  # noqa: F401  (a fixture)
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "bulletin.py")
@@ -99,7 +100,7 @@ def export(demo_engine):
 
 @pytest.fixture(scope="module")
 def built(demo_engine):
-    data, blocks, docx, xlsx = bulletin.build(demo_engine, LATEST, today=TODAY)
+    data, blocks, docx, xlsx = bulletin_render.build(demo_engine, LATEST, today=TODAY)
     return {"data": data, "document": Document(io.BytesIO(docx)),
             "workbook": load_workbook(io.BytesIO(xlsx)), "docx": docx}
 
@@ -287,7 +288,7 @@ def no_cjk_font(monkeypatch):
 
 def test_without_a_font_the_bulletin_says_why_its_charts_are_missing(
         demo_engine, no_cjk_font, caplog, capsys, tmp_path):  # noqa: F811
-    _, blocks, docx, _ = bulletin.build(demo_engine, LATEST, today=TODAY)
+    _, blocks, docx, _ = bulletin_render.build(demo_engine, LATEST, today=TODAY)
     assert not any(isinstance(block, bulletin.Picture) for block in blocks)
     assert blocks[0].text == bulletin_charts.NO_FONT_NOTE
     document = Document(io.BytesIO(docx))

@@ -11,8 +11,11 @@ import pandas as pd
 import pytest
 from streamlit.elements.deck_gl_json_chart import _get_pydeck_tooltip
 
-from liushou_dash import (catalog, charts, composition, homes, ledger, maps, metrics,
-                          orgunits, tables)
+from liushou_dash import catalog
+from liushou_dash.catalog.columns import format_percent
+from liushou_dash.core import filtering, orgunits, periods
+from liushou_dash.indicators import composition, homes, ledger, ratios, stored
+from liushou_dash.web import charts, maps, tables
 from tests.demo_db import LATEST, demo_engine  # noqa: F401  (a fixture)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -20,13 +23,13 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @pytest.fixture(scope="module")
 def month(demo_engine):
-    return metrics.township_table(demo_engine, metrics.Filter((LATEST,)))
+    return stored.township_table(demo_engine, filtering.Filter((LATEST,)))
 
 
 @pytest.fixture(scope="module")
 def year(demo_engine):
-    return metrics.township_table(
-        demo_engine, metrics.Filter(metrics.periods_between("2025-11", LATEST)))
+    return stored.township_table(
+        demo_engine, filtering.Filter(periods.periods_between("2025-11", LATEST)))
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,7 @@ def colours(demo_engine):
 def every_chart(demo_engine, month, year, colours):
     entries = ledger.entries(demo_engine, LATEST)
     listed = homes.home_list(demo_engine, LATEST)
-    series = metrics.county_by_period(year)
+    series = ratios.county_by_period(year)
     return {
         "count_and_rate": charts.count_and_rate(series, "left_behind", "left_behind_rate"),
         "township_trend": charts.township_trend(year, "left_behind", colours),
@@ -48,7 +51,7 @@ def every_chart(demo_engine, month, year, colours):
         "stacked_parts": charts.stacked_parts(composition.by_township(month, "学段"), "学段",
                                               LATEST),
         "composition": charts.composition_bars(
-            composition.composition(metrics.totals(month)), LATEST),
+            composition.composition(ratios.totals(month)), LATEST),
         "equipment": charts.equipment_shares(homes.county_equipment(listed),
                                              homes.EQUIPMENT_LABELS, LATEST),
         "funding": charts.funding_bars(ledger.summary(entries, "township_name"),
@@ -76,7 +79,7 @@ def test_percentages_show_one_decimal(every_chart):
 
 
 def test_the_cockpit_trend_draws_each_rate_of_each_month_in_chinese(year):
-    series = metrics.county_by_period(year)
+    series = ratios.county_by_period(year)
     keys = ("archived_rate", "paired_rate")
     chart = charts.county_trend(series, keys)
     spec, data = chart.spec, chart.data
@@ -86,11 +89,11 @@ def test_the_cockpit_trend_draws_each_rate_of_each_month_in_chinese(year):
         assert CJK.search(spec["encoding"][axis]["title"])
     assert spec["encoding"]["y"]["axis"]["format"] == ".1%"
     assert spec["encoding"]["tooltip"][-1]["format"] == ".1%"
-    assert spec["encoding"]["x"]["sort"] == [metrics.period_label(p) for p in series["period"]]
+    assert spec["encoding"]["x"]["sort"] == [periods.period_label(p) for p in series["period"]]
     assert len(data) == len(series) * len(keys)
     for key in keys:  # every point is the county's rate of that month
         drawn = data[data[charts.TREND_INDICATOR] == catalog.label_of(key)]
-        assert list(drawn[charts.TREND_MONTH]) == [metrics.period_label(p)
+        assert list(drawn[charts.TREND_MONTH]) == [periods.period_label(p)
                                                    for p in series["period"]]
         np.testing.assert_allclose(drawn[charts.TREND_VALUE], series[key].astype(float))
     assert spec["encoding"]["color"]["scale"]["domain"] == [catalog.label_of(k) for k in keys]
@@ -169,7 +172,7 @@ def test_the_tooltip_says_name_value_and_fraction_in_chinese(township_map, month
     row = month.dropna(subset=["paired_rate"]).iloc[0]
     tooltip = next(p["tooltip"] for p in polygons["data"]
                    if p["tooltip"].startswith(row["township_name"] + "\n"))
-    assert tooltip == (f"{row['township_name']}\n结对率：{metrics.format_percent(row['paired_rate'])}"
+    assert tooltip == (f"{row['township_name']}\n结对率：{format_percent(row['paired_rate'])}"
                        f"\n已结对帮扶/留守儿童数：{row['paired']:,} / {row['left_behind']:,}")
 
 
@@ -177,7 +180,7 @@ def test_homes_and_schools_are_layers_of_their_own(township_map, demo_engine):
     ids = [layer.id for layer in township_map.deck.layers]
     assert ids == ["townships", "homes", "schools", "names"]
     without = maps.township_map(orgunits.boundaries(demo_engine),
-                                metrics.township_table(demo_engine, metrics.Filter((LATEST,))),
+                                stored.township_table(demo_engine, filtering.Filter((LATEST,))),
                                 "left_behind", LATEST)
     assert [layer.id for layer in without.deck.layers] == ["townships", "names"]
     assert [e.colour for e in without.legend[:5]] == list(maps.DESCRIBED)
@@ -209,6 +212,6 @@ def test_a_table_keeps_numbers_to_sort_by_and_formats_them_for_reading(month):
     assert shown["结对率"].iloc[0] == pytest.approx(month["paired_rate"].iloc[0] * 100)
     assert shown["年度累计下达资金（万元）"].iloc[0] == pytest.approx(month["allocated"].iloc[0] / 1e4)
     html = styler.to_html()
-    assert metrics.format_percent(month["paired_rate"].iloc[0]) in html
+    assert format_percent(month["paired_rate"].iloc[0]) in html
     assert "background-color" in html          # cells coloured against the target
     assert columns[2].help == catalog.INDICATORS_BY_KEY["paired_rate"].formula()

@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from liushou_dash import auth
 from liushou_dash.cli import main as cli
-from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
+from liushou_dash.workflow import auth
 from tests.apptest import url_of
+from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
 
 NEW = "Lsz-reset-2026"
 ATTACKER = "203.0.113.9"

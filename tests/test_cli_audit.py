@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from liushou_dash import cli, uploads, workflow
-from liushou_dash.auth import Actor
-from liushou_dash.db import make_engine, schema_revision, session_maker
-from liushou_dash.masterdata import DEMO_DIR
-from liushou_dash.models import AuditEntry, Submission
+from liushou_dash import cli
+from liushou_dash.core.db import make_engine, schema_revision, session_maker
+from liushou_dash.core.masterdata import DEMO_DIR
+from liushou_dash.core.models import AuditEntry, Submission
+from liushou_dash.workflow import review, uploads
+from liushou_dash.workflow.auth import Actor
 from tests.fixtures import TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
 
@@ -57,7 +58,7 @@ def test_ingest_without_user_names_the_os_user(engine, run, tmp_path, system_use
 def test_ingest_into_an_approved_month_without_user_is_refused_and_audited(
         engine, run, tmp_path, system_user):
     submission_id = ingest(run, tmp_path, engine)
-    workflow.approve(engine, make_user(engine, "staff1", "staff"), submission_id)
+    review.approve(engine, make_user(engine, "staff1", "staff"), submission_id)
     code, out = run("ingest", str(tmp_path / "月报.xlsx"), "--township", TOWNSHIP, "--period",
                     PERIOD, "--json")
     assert code == 1 and json.loads(out)["errors"][0]["code"] == "E15"

@@ -20,10 +20,18 @@ import sqlite3
 import pytest
 from sqlalchemy import func, select, text
 
-from liushou_dash import cli, uploads
-from liushou_dash.db import session_maker, transaction
-from liushou_dash.models import AuditEntry, FundingEntry, Home, SchoolReturn, Submission, Township
-from liushou_dash.metrics import Filter
+from liushou_dash import cli
+from liushou_dash.core.db import session_maker, transaction
+from liushou_dash.core.filtering import Filter
+from liushou_dash.core.models import (
+    AuditEntry,
+    FundingEntry,
+    Home,
+    SchoolReturn,
+    Submission,
+    Township,
+)
+from liushou_dash.workflow import uploads
 from tests.fixtures import TOWNSHIP, assert_same_tables, school_frame
 from tests.returns import workbook
 

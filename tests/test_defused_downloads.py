@@ -24,15 +24,24 @@ import streamlit as st
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import admin, auth, catalog, export, uploads, workflow
+from liushou_dash import catalog
 from liushou_dash.catalog import YES
 from liushou_dash.cli import main as cli
-from liushou_dash.db import dispose_engines, make_engine, transaction
-from liushou_dash.download_audit import audit_download
+from liushou_dash.core.db import dispose_engines, make_engine, transaction
 from liushou_dash.ingest.store import store_submission
+from liushou_dash.reports import export
+from liushou_dash.workflow import administration, auth, review, uploads
+from liushou_dash.workflow.downloads import audit_download
 from tests.apptest import APP, fine, sign_in, url_of, widget
-from tests.fixtures import (OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, audit_rows, make_user,
-                            school_frame, township_schools)
+from tests.fixtures import (
+    OTHER_TOWNSHIP,
+    PASSWORD,
+    TOWNSHIP,
+    audit_rows,
+    make_user,
+    school_frame,
+    township_schools,
+)
 from tests.returns import to_xls, workbook
 from tests.test_app import downloads  # noqa: F401  (a fixture: the files handed out)
 
@@ -69,7 +78,7 @@ def county(tmp_path_factory, county_db_file):
         for number, (township, name) in enumerate(zip(OWING, PLANTED)):
             auth.create_user(engine, auth.Actor.system(), f"owing{number}", "clerk",
                              PASSWORD, township_code=township, display_name=name)
-    admin.load_master_file(engine, people["admin"], _renamed_schools(engine), "schools.csv")
+    administration.load_master_file(engine, people["admin"], _renamed_schools(engine), "schools.csv")
     correction = _returns(engine, people)
     for text in PLANTED:
         audit_download(engine, people["admin"], text, file=text)
@@ -137,7 +146,7 @@ def _returns(engine, people) -> int:
                            workbook({"schools": _unguarded(engine, OTHER_TOWNSHIP)}),
                            "月报.xlsx", dry_run=False)
     assert other.accepted, other.errors
-    workflow.return_submission(engine, people["staff"], other.submission_id, PLANTED[0])
+    review.return_submission(engine, people["staff"], other.submission_id, PLANTED[0])
     for township in UNGUARDED:
         with transaction(engine) as session:
             store_submission(session, township_code=township, period=PERIOD,

@@ -12,11 +12,18 @@ import pytest
 from sqlalchemy import func, select, text
 
 from liushou_dash import catalog
-from liushou_dash.db import session_maker
-from liushou_dash.demo import seed_demo
-from liushou_dash.metrics import is_demo
-from liushou_dash.models import (APPROVED, RETURNED, SUBMITTED, SchoolReturn, Setting,
-                                 Submission, Township)
+from liushou_dash.core.db import session_maker
+from liushou_dash.core.models import (
+    APPROVED,
+    RETURNED,
+    SUBMITTED,
+    SchoolReturn,
+    Setting,
+    Submission,
+    Township,
+)
+from liushou_dash.core.settings import is_demo
+from liushou_dash.demo.seed import seed_demo
 from tests.fixtures import county_engine, fresh_engine
 
 TODAY = dt.date(2026, 11, 22)

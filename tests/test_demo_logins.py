@@ -9,9 +9,10 @@ import json
 import pytest
 from sqlalchemy import delete
 
-from liushou_dash import auth, session
-from liushou_dash.db import transaction
-from liushou_dash.models import Setting
+from liushou_dash.core.db import transaction
+from liushou_dash.core.models import Setting
+from liushou_dash.web import session
+from liushou_dash.workflow import auth
 from tests.apptest import app_on  # noqa: F401  (a fixture)
 from tests.fixtures import PASSWORD, audit_rows
 

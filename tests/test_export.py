@@ -10,13 +10,22 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
-from liushou_dash import catalog, export, metrics
+from liushou_dash import catalog
 from liushou_dash.cli import main
-from liushou_dash.db import transaction
+from liushou_dash.core import cell_text, filtering
+from liushou_dash.core.db import transaction
+from liushou_dash.core.models import School
+from liushou_dash.indicators import readers, stored
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.models import School
-from tests.fixtures import (OTHER_TOWNSHIP, TOWNSHIP, funding_frame, home_frame, school_frame,
-                            township_schools)
+from liushou_dash.reports import export
+from tests.fixtures import (
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    funding_frame,
+    home_frame,
+    school_frame,
+    township_schools,
+)
 
 MALICIOUS_NAMES = ('=HYPERLINK("http://evil.example","点我")', "+1", "@x", "-2")
 PERIODS = ("2026-04", "2026-05")
@@ -77,7 +86,7 @@ def test_csv_has_bom_keys_and_the_metrics_values(db):
     rows = read_csv(data)
     assert list(rows[0]) == expected_header("township")
 
-    table = metrics.township_table(db, metrics.Filter(PERIODS))
+    table = stored.township_table(db, filtering.Filter(PERIODS))
     assert len(rows) == len(table)
     for row, (_, expected) in zip(rows, table.iterrows()):
         for key in expected_header("township"):
@@ -104,7 +113,7 @@ def test_csv_numbers_are_integers_4_decimal_rates_and_2_decimal_money(db):
 def test_school_level_csv(db):
     rows = read_csv(export.export_table(db, *PERIODS, level="school"))
     assert list(rows[0]) == expected_header("school")
-    table = metrics.school_table(db, metrics.Filter(PERIODS))
+    table = readers.school_table(db, filtering.Filter(PERIODS))
     assert len(rows) == len(table) == 2 * (len(school_frame(db)) +
                                            len(school_frame(db, OTHER_TOWNSHIP)))
     for row, (_, expected) in zip(rows, table.iterrows()):
@@ -147,7 +156,7 @@ def test_xlsx_has_chinese_headers_frozen_row_formats_and_the_values(db):
     assert sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["C"].width >= 8
 
-    table = metrics.township_table(db, metrics.Filter(PERIODS))
+    table = stored.township_table(db, filtering.Filter(PERIODS))
     assert sheet.max_row == len(table) + 1
     reported = int(table.index[table["left_behind"].notna()][0])
     cells = dict(zip(keys, sheet[reported + 2]))
@@ -226,16 +235,16 @@ def test_cli_writes_the_same_xlsx_cells_as_export_table(db, tmp_path):
 
 def test_defuse():
     for text in ("=1+1", "\tcmd", "\rcmd", " =1", "\u3000@x", "－1", "＝１＋１", "＋1", "＠x"):
-        assert export.defuse(text) == "'" + text, repr(text)
+        assert cell_text.defuse(text) == "'" + text, repr(text)
     for value in ("张家湾镇", "1-2", "a=b", "", -3, -1.5, None):
-        assert export.defuse(value) is value, repr(value)
-    assert export.display_width("乡镇a") == 5
+        assert cell_text.defuse(value) is value, repr(value)
+    assert cell_text.display_width("乡镇a") == 5
 
 
 def test_defused_frames_keep_numbers_as_numbers():
     frame = pd.DataFrame({"名称": ["=1+1", "张家湾镇", None], "变化": [-3, 2, 0]},
                          index=pd.Index(["@x", "y", "z"], name="乡镇"))
-    shown = export.defused(frame)
+    shown = cell_text.defused(frame)
     assert shown["名称"].tolist()[:2] == ["'=1+1", "张家湾镇"] and shown["名称"].iloc[2] is None
     assert shown["变化"].tolist() == [-3, 2, 0] and shown["变化"].dtype == "int64"
     assert shown.index.tolist() == ["'@x", "y", "z"]

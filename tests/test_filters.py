@@ -7,11 +7,14 @@ from urllib.parse import parse_qs, urlencode
 import pandas as pd
 import pytest
 
-from liushou_dash import filters, metrics
-from liushou_dash.filters import Options, Selection
+from liushou_dash.core import filtering
+from liushou_dash.core.periods import periods_between
+from liushou_dash.indicators import stored
+from liushou_dash.web import filters
+from liushou_dash.web.filters import Options, Selection
 from tests.demo_db import LATEST, demo_engine  # noqa: F401  (a fixture)
 
-OPTIONS = Options(metrics.periods_between("2025-01", "2026-10"), ("520525001", "520525101",
+OPTIONS = Options(periods_between("2025-01", "2026-10"), ("520525001", "520525101",
                                                                    "520525108"))
 
 
@@ -74,9 +77,9 @@ def test_the_filter_of_a_selection():
 
 def test_restricting_the_county_table_equals_asking_sql_for_the_townships(demo_engine):
     chosen = ("520525101", "520525108", "520525213")
-    periods = metrics.periods_between("2026-08", LATEST)
-    county = metrics.township_table(demo_engine, metrics.Filter(periods, school_types=("小学",)))
-    asked = metrics.township_table(demo_engine, metrics.Filter(periods, townships=chosen,
+    periods = periods_between("2026-08", LATEST)
+    county = stored.township_table(demo_engine, filtering.Filter(periods, school_types=("小学",)))
+    asked = stored.township_table(demo_engine, filtering.Filter(periods, townships=chosen,
                                                                school_types=("小学",)))
     pd.testing.assert_frame_equal(filters.restrict(county, chosen), asked)
     assert len(filters.restrict(county, None)) == len(county)

@@ -9,10 +9,18 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from liushou_dash import catalog
-from liushou_dash import handback as handback_module
-from liushou_dash.handback import (CONVERTED_NOTE, ERROR_FILL, MARKED_NOTE, SUMMARY_SHEET,
-                                   TOO_LARGE_NOTE, UNREADABLE_NOTE, WARNING_FILL, hand_back)
+from liushou_dash.ingest import handback as handback_module
 from liushou_dash.ingest import ingest_file
+from liushou_dash.ingest.handback import (
+    CONVERTED_NOTE,
+    ERROR_FILL,
+    MARKED_NOTE,
+    SUMMARY_SHEET,
+    TOO_LARGE_NOTE,
+    UNREADABLE_NOTE,
+    WARNING_FILL,
+    hand_back,
+)
 from tests.fixtures import TOWNSHIP, school_frame
 from tests.returns import ClerkStyle, grid, to_csv, to_xls, workbook
 

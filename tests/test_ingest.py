@@ -13,12 +13,25 @@ import pytest
 from sqlalchemy import func, select
 
 from liushou_dash import catalog
-from liushou_dash.db import session_maker, transaction
+from liushou_dash.core.db import session_maker, transaction
+from liushou_dash.core.models import (
+    APPROVED,
+    AuditEntry,
+    FundingEntry,
+    Home,
+    SchoolReturn,
+    Submission,
+    User,
+)
 from liushou_dash.ingest import ingest_file, store
-from liushou_dash.models import (APPROVED, AuditEntry, FundingEntry, Home, SchoolReturn,
-                                 Submission, User)
-from tests.fixtures import (OTHER_TOWNSHIP, TOWNSHIP, funding_frame, home_frame, school_frame,
-                            township_schools)
+from tests.fixtures import (
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    funding_frame,
+    home_frame,
+    school_frame,
+    township_schools,
+)
 from tests.returns import ClerkStyle, grid, to_csv, to_ods, to_xls, to_xlsx, workbook
 
 TODAY = dt.date(2026, 11, 22)

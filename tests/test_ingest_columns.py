@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from liushou_dash import catalog
-from liushou_dash.bulk import insert_frame
-from liushou_dash.db import init_db, make_engine
+from liushou_dash.core.bulk import insert_frame
+from liushou_dash.core.db import init_db, make_engine
+from liushou_dash.core.models import County
 from liushou_dash.ingest import parse
 from liushou_dash.ingest.normalise import _Column, _counts, normalise_sheet
 from liushou_dash.ingest.read import RawSheet
-from liushou_dash.models import County
 
 ODD_CELLS = ["", " ", "\n", "*", " ＊ ", "—", "无", "１２", "1,234", "12", "abc", "合计", None,
              float("nan"), True, False, 3, -2, 7.5, 0.0, dt.datetime(2026, 10, 3),

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 import liushou_dash.ingest as ingest_package
-from liushou_dash import auth, uploads, workflow
-from liushou_dash.db import session_maker
+from liushou_dash.core.db import session_maker
+from liushou_dash.core.models import AuditEntry, SchoolReturn, Submission
 from liushou_dash.ingest import ingest_file
-from liushou_dash.models import AuditEntry, SchoolReturn, Submission
+from liushou_dash.workflow import auth, review, uploads
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
 
@@ -99,7 +99,7 @@ def test_a_month_approved_during_the_check_is_not_stored(engine, monkeypatch):
     first = ingest_file(engine, data, "r.xlsx", TOWNSHIP, "2026-10", username="clerk108",
                         today=TODAY)
     with checking(monkeypatch, engine, data, username="clerk108") as reports:
-        workflow.approve(engine, staff, first.submission_id)
+        review.approve(engine, staff, first.submission_id)
     report = reports[0]
     assert not report.accepted and report.submission_id is None
     assert [e.code for e in report.errors] == ["E15"] and "已审核锁定" in report.errors[0].message

@@ -6,21 +6,24 @@ import math
 
 import pytest
 
-from liushou_dash import catalog, kpi, metrics, ranking, targets
+from liushou_dash import catalog
+from liushou_dash.catalog import columns
+from liushou_dash.core import filtering
+from liushou_dash.indicators import cards, ranking, stored, targets
 from tests.demo_db import LATEST, PREVIOUS, demo_engine  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(scope="module")
 def months(demo_engine):
-    table = metrics.township_table(demo_engine, metrics.Filter((PREVIOUS, LATEST)))
+    table = stored.township_table(demo_engine, filtering.Filter((PREVIOUS, LATEST)))
     return (table[table["period"] == LATEST].reset_index(drop=True),
             table[table["period"] == PREVIOUS].reset_index(drop=True))
 
 
 def test_card_values_are_the_county_summary_coloured_against_the_target(demo_engine, months):
-    summary = metrics.county_summary(demo_engine, metrics.Filter((LATEST,)))
-    for card in kpi.cards(*months, LATEST):
-        text = metrics.format_value(card.key, summary[card.key])
+    summary = stored.county_summary(demo_engine, filtering.Filter((LATEST,)))
+    for card in cards.cards(*months, LATEST):
+        text = columns.format_value(card.key, summary[card.key])
         status = targets.status(card.key, summary[card.key], LATEST)
         assert card.status == status
         assert card.value == (f":{targets.COLOURS[status]}[{text}]" if status else text)
@@ -36,40 +39,40 @@ def test_changes_compare_the_townships_that_reported_in_both_months(months):
     now = latest[latest["township_code"].isin(both)]
     before = previous[previous["township_code"].isin(both)]
     change = int(now["left_behind"].sum()) - int(before["left_behind"].sum())
-    card = kpi.card("left_behind", latest, previous, LATEST)
+    card = cards.card("left_behind", latest, previous, LATEST)
     assert card.delta == (f"{change:+,}" if change else "持平")
     assert card.delta_color in ("inverse", "off")   # fewer left-behind children is better
     rate = (now["paired"].sum() / now["left_behind"].sum()
             - before["paired"].sum() / before["left_behind"].sum())
-    assert kpi.card("paired_rate", latest, previous, LATEST).delta == f"{rate * 100:+.1f} 个百分点"
+    assert cards.card("paired_rate", latest, previous, LATEST).delta == f"{rate * 100:+.1f} 个百分点"
 
 
 def test_the_reporting_rate_changes_over_every_township(months):
     latest, previous = months
     change = latest["reported"].mean() - previous["reported"].mean()
-    assert kpi.card("report_rate", latest, previous, LATEST).delta == (
+    assert cards.card("report_rate", latest, previous, LATEST).delta == (
         f"{change * 100:+.1f} 个百分点")
 
 
 def test_a_change_too_small_to_show_is_no_change():
-    assert kpi.change_text("paired_rate", 0.95001, 0.95) == "持平"
-    assert kpi.change_text("left_behind", 12, 12) == "持平"
-    assert kpi.change_text("mentor_load", 2.51, 2.49) == "持平"
-    assert kpi.change_text("paired_rate", 0.96, 0.95) == "+1.0 个百分点"
-    assert kpi.change_text("left_behind", 1200, 1234) == "-34"
-    assert kpi.change_text("paired_rate", 0.9, math.nan) is None
+    assert cards.change_text("paired_rate", 0.95001, 0.95) == "持平"
+    assert cards.change_text("left_behind", 12, 12) == "持平"
+    assert cards.change_text("mentor_load", 2.51, 2.49) == "持平"
+    assert cards.change_text("paired_rate", 0.96, 0.95) == "+1.0 个百分点"
+    assert cards.change_text("left_behind", 1200, 1234) == "-34"
+    assert cards.change_text("paired_rate", 0.9, math.nan) is None
 
 
 def test_money_cards_show_wan_yuan_and_the_paced_disbursement_rate(months):
     latest, previous = months
-    allocated, disbursed, rate = kpi.money_cards(latest, previous, LATEST)
-    assert allocated.value == metrics.format_wan_yuan(latest["allocated"].sum())
+    allocated, disbursed, rate = cards.money_cards(latest, previous, LATEST)
+    assert allocated.value == columns.format_wan_yuan(latest["allocated"].sum())
     assert f"{latest['disbursed'].sum():,.2f} 元" in disbursed.help
     assert rate.key == "disbursement_rate" and "均衡进度" in rate.help
 
 
 def test_the_league_table_is_the_ranking_of_the_month(demo_engine, months):
-    league = kpi.league_table(*months)
+    league = cards.league_table(*months)
     expected = ranking.ranking(demo_engine, LATEST)
     assert list(league["township_name"]) == list(expected["township_name"])
     assert league["score"].tolist() == pytest.approx(expected["score"].tolist(), nan_ok=True)

@@ -12,12 +12,13 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import accounts, admin, auth, session
-from liushou_dash.db import dispose_engines, init_db, make_engine, transaction
-from liushou_dash.models import LoginThrottle
-from liushou_dash.navigation import PAGES, ROOT
-from tests.apptest import (app_on, fine, log_in, sign_in,  # noqa: F401
-                           url_of, widget)
+from liushou_dash.core.db import dispose_engines, init_db, make_engine, transaction
+from liushou_dash.core.models import LoginThrottle
+from liushou_dash.web.markup import escaped as plain
+from liushou_dash.web.navigation import PAGES, ROOT
+from liushou_dash.web.session import ACTOR, NOT_ALLOWED
+from liushou_dash.workflow import accounts, administration, auth
+from tests.apptest import app_on, fine, log_in, sign_in, url_of, widget  # noqa: F401
 from tests.demo_db import demo_engine  # noqa: F401  (the seeded demo county, once per module)
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
 
@@ -88,7 +89,7 @@ def test_logout_returns_to_the_login_screen_and_is_audited(engine, app_on):
     fine(app.run())
 
     assert on_login_screen(app) and "已退出登录" in app.warning[0].value
-    assert session.ACTOR not in app.session_state
+    assert ACTOR not in app.session_state
     assert len(audit_rows(engine, "logout", "staffz")) == 1
 
 
@@ -121,7 +122,7 @@ def test_a_forged_role_in_the_session_is_replaced_by_the_database(engine, app_on
     forged = auth.Actor(clerk.username, "admin", None, clerk.display_name)
     app = app_on(engine, forged)
 
-    assert app.session_state[session.ACTOR] == clerk
+    assert app.session_state[ACTOR] == clerk
     with pytest.raises(ValueError):
         app.switch_page("app_pages/admin.py")
 
@@ -142,7 +143,7 @@ def test_a_fresh_production_database_asks_for_the_first_administrator(engine, ap
     widget(app.button, "创建管理员并登录").click()
     fine(app.run())
 
-    assert app.session_state[session.ACTOR].role == "admin"
+    assert app.session_state[ACTOR].role == "admin"
     app.switch_page("app_pages/admin.py")
     [created] = audit_rows(engine, "create_user")   # made by nobody else: itself
     assert (created.username, created.object_id) == ("chief", "chief")
@@ -160,7 +161,7 @@ def test_the_first_administrator_needs_a_good_password(engine, app_on, password,
     widget(app.button, "创建管理员并登录").click()
     fine(app.run())
 
-    assert why in app.error[0].value and session.ACTOR not in app.session_state
+    assert why in app.error[0].value and ACTOR not in app.session_state
     assert not audit_rows(engine, "create_user")
 
 
@@ -176,7 +177,7 @@ def test_a_page_reached_outside_the_navigation_refuses_the_wrong_role(engine, mo
 
     fine(app.run())
 
-    assert [e.value for e in app.error] == [session.NOT_ALLOWED]
+    assert [e.value for e in app.error] == [NOT_ALLOWED]
     assert not app.dataframe and not app.button and not app.file_uploader
     dispose_engines()
 
@@ -187,9 +188,9 @@ def test_a_display_name_with_markup_is_shown_as_typed(engine, app_on):
     app = fine(log_in(app_on(engine), "odd", PASSWORD))
 
     caption = app.sidebar.caption[0].value  # Markdown, with every mark escaped
-    assert caption == f"当前用户：{session.plain(name)}（县领导）"
-    assert re.sub(r"\\(.)", r"\1", session.plain(name)) == name  # shown exactly as typed
-    assert not re.search(r"(?<!\\)[*<>\[\]()]", session.plain(name))
+    assert caption == f"当前用户：{plain(name)}（县领导）"
+    assert re.sub(r"\\(.)", r"\1", plain(name)) == name  # shown exactly as typed
+    assert not re.search(r"(?<!\\)[*<>\[\]()]", plain(name))
 
 
 # --- Hardening of the server ------------------------------------------------------------------
@@ -207,7 +208,7 @@ def test_the_servers_settings_are_the_ones_streamlit_reads():
 def test_an_unexpected_error_shows_neither_path_nor_traceback(engine, app_on, monkeypatch):
     def broken(*_):
         raise RuntimeError("/srv/liushou/data/liushou.db: disk I/O error")
-    monkeypatch.setattr(admin, "master_counts", broken)
+    monkeypatch.setattr(administration, "master_counts", broken)
 
     app = app_on(engine, make_user(engine, "boss", "admin"))
     app.switch_page("app_pages/admin.py").run()

@@ -10,10 +10,15 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from liushou_dash import auth
-from liushou_dash.auth import ACCOUNT_DELAY, ADDRESS_DELAY, BAD_LOGIN, LoginError
-from liushou_dash.db import session_maker
-from liushou_dash.models import AuditEntry, LoginThrottle
+from liushou_dash.core.db import session_maker
+from liushou_dash.core.models import AuditEntry, LoginThrottle
+from liushou_dash.workflow import auth
+from liushou_dash.workflow.auth import (
+    ACCOUNT_DELAY,
+    ADDRESS_DELAY,
+    BAD_LOGIN,
+    LoginError,
+)
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
 
 T0 = dt.datetime(2026, 11, 22, 9, 0)

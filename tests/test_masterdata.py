@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from liushou_dash.cli import main
-from liushou_dash.db import session_maker
-from liushou_dash.masterdata import DEMO_DIR, MasterDataError, load_master
-from liushou_dash.models import County, School, Township, Village
+from liushou_dash.core.db import session_maker
+from liushou_dash.core.masterdata import DEMO_DIR, MasterDataError, load_master
+from liushou_dash.core.models import County, School, Township, Village
 from tests.fixtures import fresh_engine
 
 

@@ -8,14 +8,23 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from liushou_dash import catalog, metrics, township_months
-from liushou_dash.db import make_engine, session_maker, transaction
+from liushou_dash import catalog
+from liushou_dash.catalog import columns
+from liushou_dash.core import periods, settings, township_months
+from liushou_dash.core.db import make_engine, session_maker, transaction
+from liushou_dash.core.filtering import Filter
+from liushou_dash.core.masterdata import DEMO_DIR
+from liushou_dash.core.models import APPROVED, School, Setting, Village
+from liushou_dash.indicators import ratios, readers, stored
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.masterdata import DEMO_DIR
-from liushou_dash.metrics import Filter
-from liushou_dash.models import APPROVED, School, Setting, Village
-from tests.fixtures import (OTHER_TOWNSHIP, TOWNSHIP, funding_frame, home_frame, school_frame,
-                            township_schools)
+from tests.fixtures import (
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    funding_frame,
+    home_frame,
+    school_frame,
+    township_schools,
+)
 
 # Rates whose numerator and denominator are both school counts.
 SCHOOL_RATES = [i for i in catalog.INDICATORS
@@ -63,7 +72,7 @@ def test_township_row_sums_the_return_and_recomputes_its_rates(engine):
     frame = school_frame(engine)
     submit(engine, TOWNSHIP, "2026-03", {"schools": frame})
 
-    row = row_of(metrics.township_table(engine, Filter(("2026-03",))), "2026-03")
+    row = row_of(stored.township_table(engine, Filter(("2026-03",))), "2026-03")
 
     for key in catalog.SCHOOL_COUNT_KEYS:
         assert row[key] == frame[key].sum(), key
@@ -80,7 +89,7 @@ def test_county_rates_are_recomputed_from_sums_not_averaged(engine):
     submit(engine, TOWNSHIP, "2026-03", {"schools": small})
     submit(engine, OTHER_TOWNSHIP, "2026-03", {"schools": large})
 
-    summary = metrics.county_summary(engine, Filter(("2026-03",)))
+    summary = stored.county_summary(engine, Filter(("2026-03",)))
 
     both = pd.concat([small, large])
     expected = both.archived.sum() / both.left_behind.sum()
@@ -94,7 +103,7 @@ def test_county_rates_are_recomputed_from_sums_not_averaged(engine):
 def test_township_without_return_has_missing_counts_and_rates(engine):
     submit(engine, TOWNSHIP, "2026-03", {"schools": school_frame(engine)})
 
-    row = row_of(metrics.township_table(engine, Filter(("2026-03",))), "2026-03", OTHER_TOWNSHIP)
+    row = row_of(stored.township_table(engine, Filter(("2026-03",))), "2026-03", OTHER_TOWNSHIP)
 
     assert pd.isna(row["left_behind"]) and pd.isna(row["archived_rate"])
     assert row["expected"] == 1 and row["reported"] == 0 and row["report_rate"] == 0
@@ -107,21 +116,21 @@ def test_zero_denominators_give_missing_rates_not_zero(engine):
     submit(engine, TOWNSHIP, "2026-03", {"schools": frame})
     flt = Filter(("2026-03",))
 
-    row = row_of(metrics.township_table(engine, flt), "2026-03")
+    row = row_of(stored.township_table(engine, flt), "2026-03")
     assert pd.isna(row["mentor_load"])              # paired / 0 mentors
     assert pd.isna(row["disbursement_rate"])        # no ledger: nothing allocated
     assert pd.isna(row["standardized_rate"])        # no homes
-    schools = metrics.school_table(engine, flt).set_index("school_code")
+    schools = readers.school_table(engine, flt).set_index("school_code")
     empty_school = schools.loc[frame.iloc[0]["school_code"]]
     assert pd.isna(empty_school["archived_rate"]) and pd.isna(empty_school["left_behind_rate"])
 
 
 def test_indicator_value_of_one_row():
     row = {"archived": 9, "left_behind": 10, "paired": 3, "mentors": 0, "guardian_none": 2}
-    assert metrics.indicator_value(row, "archived_rate") == pytest.approx(0.9)
-    assert math.isnan(metrics.indicator_value(row, "mentor_load"))
-    assert metrics.indicator_value(row, catalog.INDICATORS_BY_KEY["guardian_none"]) == 2
-    assert math.isnan(metrics.indicator_value({"left_behind": None}, "archived_rate"))
+    assert ratios.indicator_value(row, "archived_rate") == pytest.approx(0.9)
+    assert math.isnan(ratios.indicator_value(row, "mentor_load"))
+    assert ratios.indicator_value(row, catalog.INDICATORS_BY_KEY["guardian_none"]) == 2
+    assert math.isnan(ratios.indicator_value({"left_behind": None}, "archived_rate"))
 
 
 # --- Which submissions count -------------------------------------------------------------------
@@ -132,9 +141,9 @@ def test_superseded_submissions_are_ignored(engine):
     submit(engine, TOWNSHIP, "2026-03", {"schools": first})
     submit(engine, TOWNSHIP, "2026-03", {"schools": second})
 
-    row = row_of(metrics.township_table(engine, Filter(("2026-03",))), "2026-03")
+    row = row_of(stored.township_table(engine, Filter(("2026-03",))), "2026-03")
     assert row["left_behind"] == second.left_behind.sum()
-    schools = metrics.school_table(engine, Filter(("2026-03",)))
+    schools = readers.school_table(engine, Filter(("2026-03",)))
     assert len(schools) == len(second)
 
 
@@ -144,13 +153,13 @@ def test_approved_only_counts_approved_submissions(engine):
     submit(engine, TOWNSHIP, "2026-03", {"schools": approved}, approved=True)
     submit(engine, OTHER_TOWNSHIP, "2026-03", {"schools": pending})
 
-    everything = metrics.county_summary(engine, Filter(("2026-03",)))
-    only_approved = metrics.county_summary(engine, Filter(("2026-03",), approved_only=True))
+    everything = stored.county_summary(engine, Filter(("2026-03",)))
+    only_approved = stored.county_summary(engine, Filter(("2026-03",), approved_only=True))
 
     assert everything["left_behind"] == approved.left_behind.sum() + pending.left_behind.sum()
     assert only_approved["left_behind"] == approved.left_behind.sum()
     assert (everything["reported"], only_approved["reported"]) == (2, 1)
-    assert metrics.latest_period(engine, approved_only=True) == "2026-03"
+    assert readers.latest_period(engine, approved_only=True) == "2026-03"
 
 
 def test_filters_by_township_and_school_type(engine):
@@ -162,12 +171,12 @@ def test_filters_by_township_and_school_type(engine):
     assert 0 < len(primary) < len(frame)
 
     flt = Filter(("2026-03",), townships=(TOWNSHIP,), school_types=("小学",))
-    table = metrics.township_table(engine, flt)
+    table = stored.township_table(engine, flt)
 
     assert list(table["township_code"]) == [TOWNSHIP]
     assert table.iloc[0]["left_behind"] == primary.left_behind.sum()
     assert table.iloc[0]["schools"] == sum(1 for t in types.values() if t == "小学")
-    schools = metrics.school_table(engine, flt)
+    schools = readers.school_table(engine, flt)
     assert set(schools["school_code"]) == set(primary["school_code"])
 
 
@@ -197,7 +206,7 @@ def test_homes_as_of_the_latest_submission_that_carried_them(engine):
     submit(engine, TOWNSHIP, "2026-03", {"schools": school_frame(engine)})   # no homes sheet
     flt = Filter(("2025-12", "2026-01", "2026-02", "2026-03"))
 
-    table = metrics.township_table(engine, flt)
+    table = stored.township_table(engine, flt)
 
     jan = row_of(table, "2026-01")
     assert jan["homes"] == len(january)
@@ -212,7 +221,7 @@ def test_homes_as_of_the_latest_submission_that_carried_them(engine):
         assert (row["homes"], row["schools_with_home"], row["villages_with_home"]) == (1, 1, 0)
     assert row_of(table, "2025-12")["homes"] == 0
     # The same answer when the filter starts after the submission that holds the homes.
-    assert row_of(metrics.township_table(engine, Filter(("2026-03",))), "2026-03")["homes"] == 1
+    assert row_of(stored.township_table(engine, Filter(("2026-03",))), "2026-03")["homes"] == 1
     assert row_of(table, "2026-01", OTHER_TOWNSHIP)["homes"] == 0
 
 
@@ -220,7 +229,7 @@ def test_homes_as_of_respects_approved_only(engine):
     submit(engine, TOWNSHIP, "2026-01", {"homes": home_frame(engine)}, approved=True)
     submit(engine, TOWNSHIP, "2026-02", {"homes": home_frame(engine).head(1)})
 
-    approved = metrics.township_table(engine, Filter(("2026-02",), approved_only=True))
+    approved = stored.township_table(engine, Filter(("2026-02",), approved_only=True))
     assert row_of(approved, "2026-02")["homes"] == 2
 
 
@@ -230,7 +239,7 @@ def test_funding_year_to_date_as_of_the_month(engine):
     submit(engine, TOWNSHIP, "2026-05", {"funding": pd.concat([ledger, june_entry])})
     flt = Filter(("2026-04", "2026-05", "2026-06", "2027-01"))
 
-    table = metrics.township_table(engine, flt)
+    table = stored.township_table(engine, flt)
 
     allocated = ledger.loc[ledger.kind == "下达", "amount"].sum()
     disbursed = ledger.loc[ledger.kind == "支出", "amount"].sum()
@@ -244,7 +253,7 @@ def test_funding_year_to_date_as_of_the_month(engine):
     assert row_of(table, "2027-01")["allocated"] == 0          # a new year starts at zero
     assert pd.isna(row_of(table, "2027-01")["disbursement_rate"])
     for period in ("2026-06", "2027-01"):  # a filter that starts after the submission
-        alone = row_of(metrics.township_table(engine, Filter((period,))), period)
+        alone = row_of(stored.township_table(engine, Filter((period,))), period)
         assert alone["disbursed"] == pytest.approx(row_of(table, period)["disbursed"])
 
 
@@ -253,7 +262,7 @@ def test_a_newer_ledger_replaces_the_older_one(engine):
     newer = funding_frame(2026).assign(amount=[200000.0, 50000.0])
     submit(engine, TOWNSHIP, "2026-07", {"funding": newer})
 
-    table = metrics.township_table(engine, Filter(("2026-06", "2026-08")))
+    table = stored.township_table(engine, Filter(("2026-06", "2026-08")))
     assert row_of(table, "2026-06")["allocated"] == pytest.approx(100000.0)
     assert row_of(table, "2026-08")["allocated"] == pytest.approx(200000.0)
     assert row_of(table, "2026-08")["disbursed"] == pytest.approx(50000.0)
@@ -269,20 +278,20 @@ def test_reporting_counts_and_timeliness(engine):
     submit(engine, OTHER_TOWNSHIP, "2026-03", other, submitted_at=dt.datetime(2026, 4, 6, 0, 1))
     flt = Filter(("2026-03",), townships=(TOWNSHIP, OTHER_TOWNSHIP))
 
-    table = metrics.township_table(engine, flt)
+    table = stored.township_table(engine, flt)
     assert row_of(table, "2026-03")["on_time"] == 1           # judged on the first upload
     assert row_of(table, "2026-03", OTHER_TOWNSHIP)["on_time"] == 0
-    summary = metrics.county_summary(engine, flt)
+    summary = stored.county_summary(engine, flt)
     assert (summary["expected"], summary["reported"], summary["on_time"]) == (2, 2, 1)
     assert summary["on_time_rate"] == pytest.approx(0.5)
 
     set_setting(engine, "deadline_day", "6")
-    assert metrics.county_summary(engine, flt)["on_time"] == 2
+    assert stored.county_summary(engine, flt)["on_time"] == 2
 
 
 def test_every_township_is_expected(engine):
     submit(engine, TOWNSHIP, "2026-03", {"schools": school_frame(engine)})
-    summary = metrics.county_summary(engine, Filter(("2026-03",)))
+    summary = stored.county_summary(engine, Filter(("2026-03",)))
     townships = pd.read_csv(DEMO_DIR / "townships.csv", dtype=str)
     assert summary["expected"] == len(townships)
     assert summary["report_rate"] == pytest.approx(1 / len(townships))
@@ -298,7 +307,7 @@ def test_a_range_aggregates_each_field_by_its_over_time_rule(engine):
     submit(engine, TOWNSHIP, "2026-02", {"schools": february})
     flt = Filter.between("2026-01", "2026-02", townships=(TOWNSHIP, OTHER_TOWNSHIP))
 
-    collapsed = metrics.collapse_periods(metrics.township_table(engine, flt))
+    collapsed = ratios.collapse_periods(stored.township_table(engine, flt))
     row = collapsed.set_index("township_code").loc[TOWNSHIP]
 
     assert catalog.SCHOOLS.field("left_behind").over_time == "last"
@@ -317,8 +326,8 @@ def test_last_takes_the_latest_month_that_has_a_value(engine):
     submit(engine, TOWNSHIP, "2026-01", {"schools": january})
     flt = Filter.between("2026-01", "2026-02", townships=(TOWNSHIP,))
 
-    schools = metrics.collapse_periods(metrics.school_table(engine, flt), "school")
-    township = metrics.collapse_periods(metrics.township_table(engine, flt)).iloc[0]
+    schools = ratios.collapse_periods(readers.school_table(engine, flt), "school")
+    township = ratios.collapse_periods(stored.township_table(engine, flt)).iloc[0]
 
     assert township["left_behind"] == january.left_behind.sum()
     assert township["reported"] == 1 and township["report_rate"] == pytest.approx(0.5)
@@ -328,14 +337,14 @@ def test_last_takes_the_latest_month_that_has_a_value(engine):
 # --- Periods, filter, small readers, formatting ------------------------------------------------
 
 def test_periods_and_due_dates():
-    assert metrics.periods_between("2025-11", "2026-02") == (
+    assert periods.periods_between("2025-11", "2026-02") == (
         "2025-11", "2025-12", "2026-01", "2026-02")
-    assert metrics.previous_period("2026-01") == "2025-12"
-    assert metrics.due_date("2026-12") == dt.date(2027, 1, 5)
-    assert metrics.due_date("2026-01", 31) == dt.date(2026, 2, 28)
-    assert metrics.period_end("2028-02") == dt.date(2028, 2, 29)
+    assert periods.previous_period("2026-01") == "2025-12"
+    assert periods.due_date("2026-12") == dt.date(2027, 1, 5)
+    assert periods.due_date("2026-01", 31) == dt.date(2026, 2, 28)
+    assert periods.period_end("2028-02") == dt.date(2028, 2, 29)
     with pytest.raises(ValueError):
-        metrics.periods_between("2026-03", "2026-01")
+        periods.periods_between("2026-03", "2026-01")
     with pytest.raises(ValueError):
         Filter(("2026-13",))
 
@@ -348,12 +357,12 @@ def test_filter_is_normalised_and_hashable():
 
 
 def test_empty_database_and_demo_flag(engine, tmp_path):
-    assert metrics.latest_period(engine) is None
-    assert not metrics.is_demo(engine)
+    assert readers.latest_period(engine) is None
+    assert not settings.is_demo(engine)
     set_setting(engine, "demo", "1")
-    assert metrics.is_demo(engine)
+    assert settings.is_demo(engine)
     no_schema = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    assert metrics.latest_period(no_schema) is None and not metrics.is_demo(no_schema)
+    assert readers.latest_period(no_schema) is None and not settings.is_demo(no_schema)
     no_schema.dispose()
 
 
@@ -361,17 +370,17 @@ def test_table_columns_follow_the_catalogue():
     rates = [i.key for i in catalog.INDICATORS if i.is_rate]
     school_rates = [i.key for i in catalog.INDICATORS if i.is_rate and "school" in i.levels]
     measures = [m.key for m in catalog.MEASURES]
-    assert metrics.table_columns("township") == (
+    assert columns.table_columns("township") == (
         "period", "township_code", "township_name", *catalog.SCHOOL_COUNT_KEYS, *measures,
         *rates)
-    assert metrics.value_columns("school") == (*catalog.SCHOOL_COUNT_KEYS, *school_rates)
+    assert columns.value_columns("school") == (*catalog.SCHOOL_COUNT_KEYS, *school_rates)
 
 
 def test_formatting_helpers():
-    assert metrics.format_percent(0.97314) == "97.3%"
-    assert metrics.format_percent(float("nan")) == "—"
-    assert metrics.format_wan_yuan(123456.7) == "12.35 万元"
-    assert metrics.format_count(12345) == "12,345"
-    assert metrics.format_value("archived_rate", 1.0) == "100.0%"
-    assert metrics.format_value("mentor_load", 2.96) == "3.0"
-    assert metrics.format_value("left_behind", pd.NA) == "—"
+    assert columns.format_percent(0.97314) == "97.3%"
+    assert columns.format_percent(float("nan")) == "—"
+    assert columns.format_wan_yuan(123456.7) == "12.35 万元"
+    assert columns.format_count(12345) == "12,345"
+    assert columns.format_value("archived_rate", 1.0) == "100.0%"
+    assert columns.format_value("mentor_load", 2.96) == "3.0"
+    assert columns.format_value("left_behind", pd.NA) == "—"

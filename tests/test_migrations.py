@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
-from liushou_dash import audit
-from liushou_dash.db import MIGRATIONS, init_db, make_engine, transaction
-from liushou_dash.models import AuditEntry, Base
+from liushou_dash.core import audit
+from liushou_dash.core.db import MIGRATIONS, init_db, make_engine, transaction
+from liushou_dash.core.models import AuditEntry, Base
 from tests.conftest import PG_URL
 from tests.fixtures import TOWNSHIP
 

@@ -11,12 +11,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import admin, auth, metrics, views
-from liushou_dash.db import session_maker
-from liushou_dash.masterdata import DEMO_DIR, MasterDataError
-from liushou_dash.models import School
-from tests.apptest import (app_on, fine, press, table_with,  # noqa: F401
-                           widget)
+from liushou_dash.core import settings
+from liushou_dash.core.db import session_maker
+from liushou_dash.core.masterdata import DEMO_DIR, MasterDataError
+from liushou_dash.core.models import School
+from liushou_dash.reports import export
+from liushou_dash.web import views
+from liushou_dash.workflow import administration, auth
+from tests.apptest import app_on, fine, press, table_with, widget  # noqa: F401
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
 from tests.test_upload_bombs import with_cell
 
@@ -199,7 +201,7 @@ def test_boundaries_must_name_known_townships(engine, page):
     ({"type": "FeatureCollection", "features": []}, "没有任何乡镇边界")])
 def test_boundary_files_that_are_not_township_polygons(engine, boss, collection, problem):
     with pytest.raises(MasterDataError) as refused:
-        admin.load_boundaries(engine, boss, json.dumps(collection).encode())
+        administration.load_boundaries(engine, boss, json.dumps(collection).encode())
     assert problem in refused.value.problems[0]
 
 
@@ -210,7 +212,7 @@ def test_the_deadline_is_saved_and_audited(engine, page):
     widget(app.number_input, "每月数据的报送截止日（次月几号）").set_value(10)
     press(app, "保存")
 
-    assert metrics.deadline_day(engine) == 10
+    assert settings.deadline_day(engine) == 10
     [row] = audit_rows(engine, "set_deadline", "boss")
     assert json.loads(row.detail) == {"before": 5, "after": 10}
 
@@ -239,50 +241,50 @@ def test_the_audit_log_filters_by_who_and_what_and_its_download_is_audited(engin
 
 def test_the_audit_log_filters_by_date(engine, boss):
     yesterday = dt.date.today() - dt.timedelta(days=1)
-    assert admin.audit_log(engine, boss, until=yesterday).empty
-    assert not admin.audit_log(engine, boss, since=dt.date.today()).empty
+    assert administration.audit_log(engine, boss, until=yesterday).empty
+    assert not administration.audit_log(engine, boss, since=dt.date.today()).empty
 
 
 def test_audit_details_read_as_words():
     refusal = json.dumps({"refused": "approve", "reason": "无权操作", "comment": ""})
     review = json.dumps({"status_before": "submitted", "status_after": "approved",
                          "carried": True, "actions": ["login", "logout"], "sha9": 1})
-    assert admin.detail_text(refusal) == "被拒操作：审核通过；原因：无权操作"
-    assert admin.detail_text(review) == ("原状态：已提交；新状态：已审核；沿用上月：是；"
+    assert administration.detail_text(refusal) == "被拒操作：审核通过；原因：无权操作"
+    assert administration.detail_text(review) == ("原状态：已提交；新状态：已审核；沿用上月：是；"
                                          "操作：登录、退出登录；sha9：1")
-    assert admin.detail_text(None) == "" and admin.detail_text("not json") == "not json"
+    assert administration.detail_text(None) == "" and administration.detail_text("not json") == "not json"
 
 
 def test_the_audit_csv_is_safe_against_formula_injection():
     frame = pd.DataFrame({"用户": ["=cmd|' /C calc'!A0", "+1", "boss"]})
-    text = admin.audit_csv(frame).decode("utf-8-sig").splitlines()
+    text = export.to_csv(frame.astype("string")).decode("utf-8-sig").splitlines()
     assert text == ["用户", "'=cmd|' /C calc'!A0", "'+1", "boss"]
 
 
 # --- Only the administrator ----------------------------------------------------------------
 
 @pytest.mark.parametrize("call", [
-    lambda e, a: admin.set_deadline_day(e, a, 10),
-    lambda e, a: admin.load_master_file(e, a, schools_csv("某小学"), "schools.csv"),
-    lambda e, a: admin.load_boundaries(e, a, geojson(boundary(TOWNSHIP))),
-    lambda e, a: admin.audit_log(e, a),
-    lambda e, a: admin.users_table(e, a)])
+    lambda e, a: administration.set_deadline_day(e, a, 10),
+    lambda e, a: administration.load_master_file(e, a, schools_csv("某小学"), "schools.csv"),
+    lambda e, a: administration.load_boundaries(e, a, geojson(boundary(TOWNSHIP))),
+    lambda e, a: administration.audit_log(e, a),
+    lambda e, a: administration.users_table(e, a)])
 def test_only_the_administrator_and_refusals_are_audited(engine, call):
     staff = make_user(engine, "staffy", "staff")
     with pytest.raises(PermissionError):
         call(engine, staff)
     assert len(audit_rows(engine, "denied", "staffy")) == 1
-    assert metrics.deadline_day(engine) == 5
+    assert settings.deadline_day(engine) == 5
 
 
 def test_the_deadline_must_exist_in_every_month(engine, boss):
     with pytest.raises(ValueError, match="1–28"):
-        admin.set_deadline_day(engine, boss, 31)
+        administration.set_deadline_day(engine, boss, 31)
 
 
 def test_a_master_file_must_be_csv_or_excel(engine, boss):
     with pytest.raises(MasterDataError, match="不是 CSV 或 Excel"):
-        admin.load_master_file(engine, boss, b"x", "../../etc/passwd")
+        administration.load_master_file(engine, boss, b"x", "../../etc/passwd")
 
 
 def schools_workbook(name: str) -> bytes:
@@ -299,7 +301,7 @@ def schools_workbook(name: str) -> bytes:
 
 def test_a_master_workbook_is_read_in_the_reader_worker(engine, boss):
     """Codes typed as numbers come back as the codes (not 5205251089.0)."""
-    counts = admin.load_master_file(engine, boss, schools_workbook("新建小学"), "主数据.xlsx")
+    counts = administration.load_master_file(engine, boss, schools_workbook("新建小学"), "主数据.xlsx")
     assert counts["schools"] == 1
     with session_maker(engine)() as session:
         assert session.get(School, NEW_SCHOOL).name == "新建小学"
@@ -310,7 +312,7 @@ def test_a_master_workbook_reaching_a_far_cell_is_refused_without_harm(engine, b
     worker's scan, naming the cell, and nothing is stored."""
     bomb = with_cell(schools_workbook("新建小学"), b'<c r="XFD1048576"><v>1</v></c>')
     with pytest.raises(MasterDataError, match="表格区域过大.*XFD1048576"):
-        admin.load_master_file(engine, boss, bomb, "主数据.xlsx")
+        administration.load_master_file(engine, boss, bomb, "主数据.xlsx")
     with session_maker(engine)() as session:
         assert session.get(School, NEW_SCHOOL) is None
 
@@ -319,8 +321,8 @@ def test_a_master_load_whose_audit_row_fails_stores_nothing(engine, boss, monkey
     """The load and its audit row are one transaction: no change without its record."""
     def broken(*args, **kwargs):
         raise RuntimeError("audit table unavailable")
-    monkeypatch.setattr(admin.audit, "record", broken)
+    monkeypatch.setattr(administration.audit, "record", broken)
     with pytest.raises(RuntimeError):
-        admin.load_master_file(engine, boss, schools_csv("某小学"), "schools.csv")
+        administration.load_master_file(engine, boss, schools_csv("某小学"), "schools.csv")
     with session_maker(engine)() as session:
         assert session.get(School, NEW_SCHOOL) is None

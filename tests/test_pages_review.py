@@ -7,10 +7,10 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import uploads, workflow
-from liushou_dash.metrics import period_label
-from liushou_dash.db import session_maker
-from liushou_dash.models import APPROVED, RETURNED, SUBMITTED, Submission
+from liushou_dash.core.db import session_maker
+from liushou_dash.core.models import APPROVED, RETURNED, SUBMITTED, Submission
+from liushou_dash.core.periods import period_label
+from liushou_dash.workflow import review, uploads
 from tests.apptest import app_on, fine, press, widget  # noqa: F401
 from tests.fixtures import TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
@@ -139,10 +139,10 @@ def test_return_needs_a_comment_which_the_clerk_then_sees(engine, people, page):
     app = page()
 
     press(app, "退回乡镇修改")
-    assert workflow.RETURN_NEEDS_COMMENT in app.error[0].value
+    assert review.RETURN_NEEDS_COMMENT in app.error[0].value
     assert status(engine, submission) == (SUBMITTED, True)
     with pytest.raises(ValueError, match="必须填写退回意见"):   # the core refuses it too
-        workflow.return_submission(engine, people["staff"], submission, "  ")
+        review.return_submission(engine, people["staff"], submission, "  ")
 
     widget(app.text_area, COMMENT).input("第3行走访人数有误。")
     press(app, "退回乡镇修改")
@@ -170,7 +170,7 @@ def test_a_refusal_is_gone_once_the_next_action_succeeds(engine, people, page):
 
 def test_unlock_an_approved_month(engine, people, page):
     submission = submit(engine, people)
-    workflow.approve(engine, people["staff"], submission)
+    review.approve(engine, people["staff"], submission)
     app = choose_month(page())
 
     assert any("解锁后乡镇可以重新上传" in c.value for c in app.caption)
@@ -200,13 +200,13 @@ def test_roll_back_to_an_earlier_submission(engine, people, page):
 def test_roll_back_waits_for_an_approved_month_to_be_unlocked(engine, people, page):
     first = submit(engine, people, school_frame(engine, seed=1))
     second = submit(engine, people, school_frame(engine, seed=2))
-    workflow.approve(engine, people["staff"], second)
+    review.approve(engine, people["staff"], second)
 
     app = choose_month(page())
 
     assert widget(app.button, "回退").disabled
     with pytest.raises(ValueError, match="请先解锁"):
-        workflow.roll_back(engine, people["staff"], first)
+        review.roll_back(engine, people["staff"], first)
 
 
 def test_a_reviewer_is_not_offered_their_own_submission(engine, people, page):

@@ -5,17 +5,18 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+
 import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import cli, uploads, workflow
-from liushou_dash.auth import Actor
-from liushou_dash.db import session_maker
-from liushou_dash.handback import ERROR_FILL
-from liushou_dash.models import Submission
-from tests.apptest import (app_on, fine, table_with,  # noqa: F401
-                           url_of, widget)
+from liushou_dash import cli
+from liushou_dash.core.db import session_maker
+from liushou_dash.core.models import Submission
+from liushou_dash.ingest.handback import ERROR_FILL
+from liushou_dash.workflow import review, uploads
+from liushou_dash.workflow.auth import Actor
+from tests.apptest import app_on, fine, table_with, url_of, widget  # noqa: F401
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
 
@@ -99,7 +100,7 @@ def test_a_returned_month_shows_the_reviewers_comment_as_text(engine, clerk, pag
     staff = make_user(engine, "staffx", "staff")
     first = uploads.upload(engine, clerk, TOWNSHIP, PERIOD,
                            workbook({"schools": school_frame(engine)}), "a.xlsx", False)
-    workflow.return_submission(engine, staff, first.submission_id, "**第3行**有误<br>请核实")
+    review.return_submission(engine, staff, first.submission_id, "**第3行**有误<br>请核实")
 
     app = page(clerk)
 
@@ -130,7 +131,7 @@ def test_the_core_refuses_a_clerk_another_townships_data_and_audits_it(engine, c
         lambda: uploads.upload(engine, clerk, OTHER_TOWNSHIP, PERIOD, data, "x.xlsx", False),
         lambda: uploads.template(engine, clerk, OTHER_TOWNSHIP, PERIOD),
         lambda: uploads.history(engine, clerk, OTHER_TOWNSHIP),
-        lambda: workflow.submissions(engine, clerk, OTHER_TOWNSHIP))
+        lambda: review.submissions(engine, clerk, OTHER_TOWNSHIP))
     for attempt in attempts:
         with pytest.raises(PermissionError, match="本乡镇"):
             attempt()

@@ -10,14 +10,16 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from liushou_dash import catalog, plausibility, progress, uploads
-from liushou_dash.db import session_maker, transaction
-from liushou_dash.export import export_table
+from liushou_dash import catalog
+from liushou_dash.catalog.rules import load_rules
+from liushou_dash.core.db import session_maker, transaction
+from liushou_dash.core.models import AuditEntry, School, Submission
+from liushou_dash.ingest import plausibility
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.models import AuditEntry, School, Submission
-from liushou_dash.rules import load_rules
-from tests.demo_db import LATEST, PREVIOUS, demo_engine  # noqa: F401  (a fixture)
+from liushou_dash.reports.export import export_table
+from liushou_dash.workflow import progress, uploads, verification
 from tests.apptest import app_on, fine, press, table_with, widget  # noqa: F401
+from tests.demo_db import LATEST, PREVIOUS, demo_engine  # noqa: F401  (a fixture)
 from tests.fixtures import TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
 from tests.test_ingest import with_left_behind
@@ -146,11 +148,11 @@ def test_check_submission_finds_a_copied_return_and_check_period_the_same(engine
     submit(engine, TOWNSHIP, "2026-05", {"schools": may})
     copied = submit(engine, TOWNSHIP, "2026-06", {"schools": may})
 
-    found = plausibility.check_submission(engine, copied)
+    found = verification.check_submission(engine, copied)
 
     assert {f.check for f in found} == {plausibility.COPIED}
     assert [f.school_code for f in found] == list(may["school_code"])
-    assert checks(plausibility.check_period(engine, "2026-06")) == checks(found)
+    assert checks(verification.check_period(engine, "2026-06")) == checks(found)
     assert found[0].school_name == may.loc[0, "school_name"]
 
 
@@ -161,8 +163,8 @@ def test_a_corrected_return_clears_the_warning_but_the_copied_one_keeps_it(engin
     corrected = may.assign(visited=may["visited"] - 1)
     submit(engine, TOWNSHIP, "2026-06", {"schools": corrected})
 
-    assert plausibility.check_period(engine, "2026-06") == []
-    assert len(plausibility.check_submission(engine, copied)) == len(may)
+    assert verification.check_period(engine, "2026-06") == []
+    assert len(verification.check_submission(engine, copied)) == len(may)
 
 
 def test_students_are_checked_against_master_data(engine):
@@ -174,7 +176,7 @@ def test_students_are_checked_against_master_data(engine):
     frame_.loc[0, "students"] = int(enrolled[code] * 1.5) + 40
     sid = submit(engine, TOWNSHIP, "2026-06", {"schools": frame_})
 
-    found = plausibility.check_submission(engine, sid)
+    found = verification.check_submission(engine, sid)
 
     assert checks(found) == [(code, plausibility.ENROLMENT, "students")]
     assert f"学籍登记{enrolled[code]:,}人" in found[0].reason
@@ -182,7 +184,7 @@ def test_students_are_checked_against_master_data(engine):
 
 def test_an_unknown_submission_is_refused(engine):
     with pytest.raises(ValueError, match="不存在"):
-        plausibility.check_submission(engine, 12345)
+        verification.check_submission(engine, 12345)
 
 
 def test_the_demo_countys_copied_returns_are_caught(demo_engine):
@@ -191,7 +193,7 @@ def test_the_demo_countys_copied_returns_are_caught(demo_engine):
             Submission.review_comment.like("%完全相同%"))))
     assert copied
     for submission_id in copied:
-        found = plausibility.check_submission(demo_engine, submission_id)
+        found = verification.check_submission(demo_engine, submission_id)
         assert found and {f.check for f in found} == {plausibility.COPIED}
 
 
@@ -214,7 +216,7 @@ def test_the_demo_countys_month_is_checked_as_its_export_says(demo_engine):
         if gap >= RULES.enrolment_abs and gap >= RULES.enrolment_rel * enrolled[code]:
             expected.add((code, plausibility.ENROLMENT, "students"))
 
-    found = plausibility.check_period(demo_engine, LATEST)
+    found = verification.check_period(demo_engine, LATEST)
 
     assert {c for c in checks(found) if c[1] != plausibility.COPIED} == expected
 
@@ -222,14 +224,14 @@ def test_the_demo_countys_month_is_checked_as_its_export_says(demo_engine):
 def test_findings_as_a_table_and_in_a_sentence():
     found = plausibility.find(frame(school("S1", left_behind=60, visited=1)),
                               frame(school("S1", left_behind=40)), {}, RULES)
-    table = plausibility.as_frame(found)
+    table = verification.as_frame(found)
     assert list(table.columns) == ["乡镇", "学校", "检查项", "数据项", "原因"]
     assert table.loc[0, "检查项"] == "较上月变化异常" and table.loc[0, "数据项"] == "留守儿童数"
-    assert plausibility.summary(found, "2026-06") == "2026年6月有1个乡镇的1所学校共1处数据需要核实"
-    assert plausibility.summary([], "2026-06") == "2026年6月未发现需要核实的数据"
+    assert verification.summary(found, "2026-06") == "2026年6月有1个乡镇的1所学校共1处数据需要核实"
+    assert verification.summary([], "2026-06") == "2026年6月未发现需要核实的数据"
     twice = plausibility.find(frame(school("S1", left_behind=60, archived=60, visited=1)),
                               frame(school("S1", left_behind=40, archived=40)), {}, RULES)
-    assert len(twice) == 2 and "1个乡镇的1所学校共2处" in plausibility.summary(twice, "2026-06")
+    assert len(twice) == 2 and "1个乡镇的1所学校共2处" in verification.summary(twice, "2026-06")
 
 
 # --- 已核实 ------------------------------------------------------------------------------------
@@ -241,30 +243,30 @@ def _copied_submission(engine) -> tuple[int, list]:
         for period in ("2026-05", "2026-06"):
             sid = store_submission(session, township_code=TOWNSHIP, period=period,
                                    username="clerk108", frames={"schools": may}).id
-    return sid, plausibility.check_submission(engine, sid)
+    return sid, verification.check_submission(engine, sid)
 
 
 def test_a_reviewer_marks_a_flagged_value_verified_and_it_is_audited(engine):
     staff = make_user(engine, "staffx", "staff")
     sid, found = _copied_submission(engine)
     first = found[0]
-    key = plausibility.key_of(first)
+    key = verification.key_of(first)
 
-    plausibility.verify(engine, staff, sid, first.school_code, first.check, key,
+    verification.verify(engine, staff, sid, first.school_code, first.check, key,
                         " 已电话核实：学校确无变化 ")
 
-    _, table = plausibility.submission_table(engine, sid)
-    marks = table[plausibility.VERIFIED_COLUMN].tolist()
+    _, table = verification.submission_table(engine, sid)
+    marks = table[verification.VERIFIED_COLUMN].tolist()
     assert marks[0].startswith("已核实（staffx，") and marks[0].endswith("：已电话核实：学校确无变化）")
     assert marks[1:] == [""] * (len(found) - 1)
     with session_maker(engine)() as session:
         row = session.scalars(select(AuditEntry).where(
-            AuditEntry.action == plausibility.VERIFY)).one()
+            AuditEntry.action == verification.VERIFY)).one()
     assert (row.username, row.object_type, row.object_id) == ("staffx", "submission", str(sid))
     assert json.loads(row.detail) == {"school_code": first.school_code, "check": first.check,
                                       "key": key, "note": "已电话核实：学校确无变化"}
-    month = plausibility.period_table(engine, "2026-06")
-    assert month[plausibility.VERIFIED_COLUMN].tolist() == marks
+    month = verification.period_table(engine, "2026-06")
+    assert month[verification.VERIFIED_COLUMN].tolist() == marks
     assert progress.flagged_counts(month).values.tolist() == [
         [found[0].township_name, len(found), 1]]
 
@@ -280,25 +282,25 @@ def test_what_may_not_be_verified(engine, case):
     check = plausibility.ENROLMENT if case == "not flagged" else first.check
     error = PermissionError if case in ("own submission", "clerk") else ValueError
     with pytest.raises(error):
-        plausibility.verify(engine, who, sid, first.school_code, check,
-                            plausibility.key_of(first), note)
+        verification.verify(engine, who, sid, first.school_code, check,
+                            verification.key_of(first), note)
     with session_maker(engine)() as session:
         assert not session.scalars(select(AuditEntry).where(
-            AuditEntry.action == plausibility.VERIFY)).all()
+            AuditEntry.action == verification.VERIFY)).all()
 
 
 def test_a_corrected_return_is_looked_at_afresh(engine):
     """A confirmation belongs to the submission it was made on."""
     staff = make_user(engine, "staffx", "staff")
     sid, found = _copied_submission(engine)
-    plausibility.verify(engine, staff, sid, found[0].school_code, found[0].check,
-                        plausibility.key_of(found[0]), "已核实")
+    verification.verify(engine, staff, sid, found[0].school_code, found[0].check,
+                        verification.key_of(found[0]), "已核实")
     with transaction(engine) as session:
         again = store_submission(session, township_code=TOWNSHIP, period="2026-06",
                                  username="clerk108",
                                  frames={"schools": school_frame(engine, seed=1)}).id
-    assert set(plausibility.submission_table(engine, again)[1][
-        plausibility.VERIFIED_COLUMN]) == {""}
+    assert set(verification.submission_table(engine, again)[1][
+        verification.VERIFIED_COLUMN]) == {""}
 
 
 # --- On the pages ------------------------------------------------------------------------------
@@ -323,13 +325,13 @@ def test_the_review_page_shows_w03_with_both_values_and_takes_a_confirmation(eng
     warnings = table_with(app, "说明")
     [w03] = warnings.loc[warnings["代码"] == "W03", "说明"].tolist()
     assert "留守儿童数由上月200人变为本月120人" in w03
-    found = plausibility.check_submission(engine, sid)
+    found = verification.check_submission(engine, sid)
     [i] = [i for i, f in enumerate(found) if f.column == "left_behind"]
     widget(app.selectbox, "核实的数据").set_value(i)
     widget(app.text_input, "核实说明（必填，例如：已电话核实，学校合并）").input("学校撤并，已核实")
     press(app, "标记为已核实")
 
-    flagged = table_with(app, plausibility.VERIFIED_COLUMN)
-    assert flagged.loc[i, plausibility.VERIFIED_COLUMN].endswith("：学校撤并，已核实）")
-    [row] = audit_rows(engine, plausibility.VERIFY, "staffx")
+    flagged = table_with(app, verification.VERIFIED_COLUMN)
+    assert flagged.loc[i, verification.VERIFIED_COLUMN].endswith("：学校撤并，已核实）")
+    [row] = audit_rows(engine, verification.VERIFY, "staffx")
     assert json.loads(row.detail)["key"] == "left_behind" and row.object_id == str(sid)

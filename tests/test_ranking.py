@@ -9,9 +9,10 @@ import tomllib
 import pandas as pd
 import pytest
 
-from liushou_dash import catalog, ranking
-from liushou_dash.export import export_table
-from liushou_dash.rules import RULES_FILE, load_rules, parse_rules
+from liushou_dash import catalog
+from liushou_dash.catalog.rules import RULES_FILE, load_rules, parse_rules
+from liushou_dash.indicators import ranking
+from liushou_dash.reports.export import export_table
 from tests.demo_db import LATEST, PREVIOUS, demo_engine  # noqa: F401  (a fixture)
 
 ISSUE_INDICATORS = {"建档率", "结对率", "月走访率", "亲情联系率", "之家村(居)覆盖率", "资金拨付率",

@@ -1,6 +1,6 @@
 """The dashboards' readers against the seeded demo county: the home list, the fund's ledger,
 the reporting statuses and the children's composition must add up to the numbers
-metrics.township_table gives for the same month (what the cards and the map show)."""
+stored.township_table gives for the same month (what the cards and the map show)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,14 +9,18 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from liushou_dash import composition, homes, ledger, messages, metrics, orgunits, progress
-from liushou_dash.models import STATUS_LABELS, Submission
+from liushou_dash.catalog import messages
+from liushou_dash.core import filtering, orgunits
+from liushou_dash.core.models import STATUS_LABELS, Submission
+from liushou_dash.core.periods import due_date, period_end, periods_between
+from liushou_dash.indicators import composition, homes, ledger, ratios, stored
+from liushou_dash.workflow import progress
 from tests.demo_db import LATEST, PREVIOUS, TODAY, demo_engine  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(scope="module")
 def month(demo_engine):
-    return metrics.township_table(demo_engine, metrics.Filter((LATEST,))).set_index(
+    return stored.township_table(demo_engine, filtering.Filter((LATEST,))).set_index(
         "township_code")
 
 
@@ -73,7 +77,7 @@ def test_the_ledger_sums_to_the_allocated_and_disbursed_measures(demo_engine, mo
     for key in ("allocated", "disbursed"):
         assert by_township[key].reindex(month.index, fill_value=0).to_numpy() == pytest.approx(
             month[key].to_numpy())
-    assert (pd.to_datetime(entries["date"]) <= pd.Timestamp(metrics.period_end(LATEST))).all()
+    assert (pd.to_datetime(entries["date"]) <= pd.Timestamp(period_end(LATEST))).all()
     assert set(pd.to_datetime(entries["date"]).dt.year) == {int(LATEST[:4])}
 
 
@@ -118,14 +122,14 @@ def test_statuses_follow_the_current_submissions_and_the_deadline(demo_engine, m
     latest = found[found["period"] == LATEST].set_index("township_code")
     for code, status in latest["status"].items():
         expected = STATUS_LABELS[current[code]] if code in current else (
-            messages.OVERDUE if TODAY > metrics.due_date(LATEST) else messages.NOT_DUE)
+            messages.OVERDUE if TODAY > due_date(LATEST) else messages.NOT_DUE)
         assert status == expected, code
     reported = month["reported"].astype(bool)
     assert set(latest.index[~reported]) == set(latest.index[latest["status"] == messages.OVERDUE])
 
 
 def test_before_the_deadline_a_missing_return_is_not_yet_overdue(demo_engine):
-    early = metrics.due_date(LATEST) - dt.timedelta(days=2)
+    early = due_date(LATEST) - dt.timedelta(days=2)
     found = progress.statuses(demo_engine, (LATEST,), early)
     assert messages.NOT_DUE in set(found["status"])
     assert messages.OVERDUE not in set(found["status"])
@@ -138,13 +142,13 @@ def test_the_chase_list_names_the_townships_that_owe_their_return(demo_engine):
     chase = progress.chase_list(demo_engine, found, TODAY)
     owing = found[found["status"].isin(progress.OWING)]
     assert set(chase["township_code"]) == set(owing["township_code"]) and len(chase)
-    assert (chase["days_left"] == (metrics.due_date(LATEST) - TODAY).days).all()
+    assert (chase["days_left"] == (due_date(LATEST) - TODAY).days).all()
     returned = chase[chase["status"] == STATUS_LABELS["returned"]]
     assert (returned["review_comment"] != "").all()
 
 
 def test_the_matrix_has_a_row_per_township_and_a_column_per_month(demo_engine, month):
-    periods = metrics.periods_between("2026-05", LATEST)
+    periods = periods_between("2026-05", LATEST)
     table = progress.matrix(progress.statuses(demo_engine, periods, TODAY))
     assert table.shape == (len(month), len(periods))
     assert list(table.columns) == [progress.short_month(p) for p in periods]
@@ -166,7 +170,7 @@ def test_the_reporting_period_is_the_month_before_today():
 # --- Composition -------------------------------------------------------------------------------
 
 def test_every_dimension_adds_up_to_the_left_behind_children(month):
-    totals = metrics.totals(month.reset_index())
+    totals = ratios.totals(month.reset_index())
     parts = composition.composition(totals)
     for dimension, rows in parts.groupby("dimension"):
         assert rows["count"].sum() == totals["left_behind"], dimension

@@ -6,11 +6,19 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from liushou_dash import catalog, review, workflow
-from liushou_dash.db import transaction
+from liushou_dash import catalog
+from liushou_dash.core.db import transaction
 from liushou_dash.ingest.store import store_submission
-from tests.fixtures import (OTHER_TOWNSHIP, TOWNSHIP, audit_rows, funding_frame, home_frame,
-                            make_user, school_frame)
+from liushou_dash.workflow import changes, review
+from tests.fixtures import (
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    audit_rows,
+    funding_frame,
+    home_frame,
+    make_user,
+    school_frame,
+)
 
 PERIOD, LAST_MONTH = "2026-10", "2026-09"
 
@@ -40,7 +48,7 @@ def test_cell_level_diff_names_exactly_the_changed_cells(engine, staff):
     submit(engine, first)
     changed = submit(engine, second)
 
-    diff = review.review_of(engine, staff, changed).against_previous
+    diff = changes.review_of(engine, staff, changed).against_previous
 
     school = second["schools"].loc
     cells = diff.sections["学校月报：有变化的单元格"]
@@ -65,7 +73,7 @@ def test_added_and_removed_schools_and_homes_and_changed_homes(engine, staff):
     submit(engine, first)
     changed = submit(engine, second)
 
-    sections = review.review_of(engine, staff, changed).against_previous.sections
+    sections = changes.review_of(engine, staff, changed).against_previous.sections
 
     assert sections["学校月报：减少的学校"].to_dict("records") == [
         {"代码": dropped["school_code"], "名称": dropped["school_name"]}]
@@ -82,7 +90,7 @@ def test_new_ledger_rows_counting_duplicates(engine, staff):
     submit(engine, {"funding": ledger})
     changed = submit(engine, {"funding": repeated})
 
-    sections = review.review_of(engine, staff, changed).against_previous.sections
+    sections = changes.review_of(engine, staff, changed).against_previous.sections
 
     added = sections["资金台账：新增的记录"]
     assert len(added) == 2  # the same expenditure entered twice more: two new rows
@@ -92,12 +100,12 @@ def test_new_ledger_rows_counting_duplicates(engine, staff):
 
 def test_comparison_with_last_month_and_nothing_to_compare(engine, staff):
     only = submit(engine, frames(engine, seed=1), period=LAST_MONTH)
-    assert review.review_of(engine, staff, only).against_previous is None
-    assert review.review_of(engine, staff, only).against_last_month is None
+    assert changes.review_of(engine, staff, only).against_previous is None
+    assert changes.review_of(engine, staff, only).against_last_month is None
 
     this_month = submit(engine, frames(engine, seed=2),
                         warnings=[{"code": "W04", "message": "W04 有无人监护的留守儿童"}])
-    shown = review.review_of(engine, staff, this_month)
+    shown = changes.review_of(engine, staff, this_month)
 
     assert shown.against_previous is None
     assert LAST_MONTH in shown.against_last_month.base_label
@@ -111,7 +119,7 @@ def test_comparison_with_last_month_and_nothing_to_compare(engine, staff):
 def test_identical_resubmission_is_unchanged(engine, staff):
     submit(engine, frames(engine))
     again = submit(engine, frames(engine))
-    assert review.review_of(engine, staff, again).against_previous.unchanged
+    assert changes.review_of(engine, staff, again).against_previous.unchanged
 
 
 @pytest.mark.parametrize("role, township", [("clerk", TOWNSHIP), ("leader", None)])
@@ -120,7 +128,7 @@ def test_only_reviewers_see_the_comparison_and_refusals_are_audited(engine, role
     actor = make_user(engine, "someone", role, township)
 
     with pytest.raises(PermissionError):
-        review.review_of(engine, actor, submission)
+        changes.review_of(engine, actor, submission)
 
     [denied] = audit_rows(engine, "denied", "someone")
     assert denied.object_id == str(submission)
@@ -131,32 +139,32 @@ def test_month_history_says_what_may_be_done(engine, staff):
     second = submit(engine, frames(engine, seed=2))
     submit(engine, frames(engine), township=OTHER_TOWNSHIP, period=LAST_MONTH)
 
-    month = review.month_history(engine, staff, TOWNSHIP, PERIOD)
+    month = changes.month_history(engine, staff, TOWNSHIP, PERIOD)
     assert (month.current_id, month.approved, list(month.earlier)) == (second, False, [first])
     assert month.table["当前有效"].tolist() == ["是", "否"]   # never blank
 
-    workflow.approve(engine, staff, second)
-    assert review.month_history(engine, staff, TOWNSHIP, PERIOD).approved
-    assert review.periods_of(engine, staff, TOWNSHIP) == [PERIOD]
-    assert review.periods_of(engine, staff, OTHER_TOWNSHIP) == [LAST_MONTH]
+    review.approve(engine, staff, second)
+    assert changes.month_history(engine, staff, TOWNSHIP, PERIOD).approved
+    assert changes.periods_of(engine, staff, TOWNSHIP) == [PERIOD]
+    assert changes.periods_of(engine, staff, OTHER_TOWNSHIP) == [LAST_MONTH]
 
 
 def test_shown_values_read_as_a_clerk_wrote_them():
-    assert [review.shown(v) for v in (True, False, 3.0, 2.5, None, float("nan"),
+    assert [changes.shown(v) for v in (True, False, 3.0, 2.5, None, float("nan"),
                                       dt.date(2026, 3, 1))] == [
         catalog.YES, catalog.NO, "3", "2.5", "", "", "2026-03-01"]
 
 
 def test_the_approval_question_names_the_township_and_month(engine, staff):
-    summary = review.review_of(engine, staff, submit(engine, frames(engine))).submission
+    summary = changes.review_of(engine, staff, submit(engine, frames(engine))).submission
 
-    asked = review.approval_question(summary, "数据无误。")
+    asked = changes.approval_question(summary, "数据无误。")
     assert asked.startswith("确认审核通过：张家湾镇 2026年10月？审核通过后该月锁定，乡镇不能再修改。")
     assert asked.endswith("审核意见：数据无误。") and "。。" not in asked
-    assert review.approval_question(summary, "  ").endswith("未填写审核意见。")
+    assert changes.approval_question(summary, "  ").endswith("未填写审核意见。")
 
 
 @pytest.mark.parametrize("typed, shown", [("数据有误", "数据有误。"), ("数据有误。", "数据有误。"),
                                           ("请核对！", "请核对！"), (" 请核对 ", "请核对。")])
 def test_a_comment_closes_with_one_mark(typed, shown):
-    assert workflow.comment_sentence(typed) == shown
+    assert review.comment_sentence(typed) == shown

@@ -10,14 +10,24 @@ from dataclasses import replace
 import pandas as pd
 from sqlalchemy import delete, text
 
-from liushou_dash import catalog, metrics, rollup, workflow
-from liushou_dash.db import transaction
+from liushou_dash import catalog
+from liushou_dash.core import filtering, periods, rollup
+from liushou_dash.core.db import transaction
+from liushou_dash.core.models import SubmissionTotals
+from liushou_dash.demo.seed import seed_demo
+from liushou_dash.indicators import readers
 from liushou_dash.ingest import ingest_file
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.models import SubmissionTotals
-from liushou_dash.demo import seed_demo
-from tests.fixtures import (OTHER_TOWNSHIP, TOWNSHIP, assert_same_tables, funding_frame,
-                            home_frame, make_user, school_frame)
+from liushou_dash.workflow import review
+from tests.fixtures import (
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    assert_same_tables,
+    funding_frame,
+    home_frame,
+    make_user,
+    school_frame,
+)
 from tests.returns import workbook
 
 PERIOD = "2026-10"
@@ -145,8 +155,8 @@ def test_roll_back_and_review_change_which_totals_count_not_the_totals(any_engin
     raw, rolled = current_view(any_engine)
     pd.testing.assert_frame_equal(raw, rolled)
 
-    workflow.roll_back(any_engine, staff, first)
-    workflow.approve(any_engine, staff, first)
+    review.roll_back(any_engine, staff, first)
+    review.approve(any_engine, staff, first)
     pd.testing.assert_frame_equal(stored(any_engine), before)  # never rewritten
     for approved_only in (False, True):
         raw, rolled = current_view(any_engine, approved_only)
@@ -171,7 +181,7 @@ def test_upgrading_a_database_with_returns_fills_the_rollup(engine):
     from alembic import command
     from alembic.config import Config
 
-    from liushou_dash.db import MIGRATIONS
+    from liushou_dash.core.db import MIGRATIONS
 
     store(engine, seed=1)
     store(engine, seed=2, sheets=("schools",))
@@ -193,19 +203,19 @@ def test_a_ledger_dated_past_its_month_is_read_from_its_rows(any_engine):
                                frames={"funding": pd.concat([ledger, june])}).id
     assert pd.isna(stored(any_engine).loc[sid, "disbursed"])
     assert_rollup_matches(any_engine)
-    assert_same_tables(any_engine, [metrics.Filter(("2026-05", "2026-06"))])
+    assert_same_tables(any_engine, [filtering.Filter(("2026-05", "2026-06"))])
 
 
 # --- The dashboards read the rollup and get what the rows say ------------------------------
 
 def demo_filters(latest: str) -> list:
-    previous = metrics.previous_period(latest)
-    return [metrics.Filter((latest,)), metrics.Filter((previous,)),
-            metrics.Filter.between("2026-01", latest),
-            metrics.Filter.between("2026-04", latest, approved_only=True),
-            metrics.Filter((latest,), townships=(TOWNSHIP, OTHER_TOWNSHIP)),
-            metrics.Filter(("2027-02",)),                          # after the data: as of
-            metrics.Filter(("2026-02", latest))]                   # months apart
+    previous = periods.previous_period(latest)
+    return [filtering.Filter((latest,)), filtering.Filter((previous,)),
+            filtering.Filter.between("2026-01", latest),
+            filtering.Filter.between("2026-04", latest, approved_only=True),
+            filtering.Filter((latest,), townships=(TOWNSHIP, OTHER_TOWNSHIP)),
+            filtering.Filter(("2027-02",)),                          # after the data: as of
+            filtering.Filter(("2026-02", latest))]                   # months apart
 
 
 def test_township_tables_from_the_rollup_equal_those_from_the_rows(any_engine):
@@ -216,19 +226,19 @@ def test_township_tables_from_the_rollup_equal_those_from_the_rows(any_engine):
     staff = make_user(any_engine, "staffx", "staff")
     corrected = read(any_engine, "SELECT id, township_code, period FROM submissions "
                                  "WHERE previous_id IS NOT NULL").iloc[0]
-    workflow.unlock(any_engine, staff, corrected["township_code"], corrected["period"])
+    review.unlock(any_engine, staff, corrected["township_code"], corrected["period"])
     earlier = read(any_engine, f"SELECT previous_id FROM submissions "
                                f"WHERE id = {corrected['id']}").iloc[0, 0]
-    workflow.roll_back(any_engine, staff, int(earlier))
-    since = metrics.Filter.between(corrected["period"], PERIOD)  # later months show its homes
+    review.roll_back(any_engine, staff, int(earlier))
+    since = filtering.Filter.between(corrected["period"], PERIOD)  # later months show its homes
     assert_same_tables(any_engine, [since, replace(since, approved_only=True)])
 
 
 def test_unguarded_schools_through_the_rollup(engine):
     seed_demo(engine, months=2, today=TODAY)
-    flt = metrics.Filter((PERIOD,))
-    every = metrics.school_table(engine, flt)
-    unguarded = metrics.school_table(engine, flt, positive_only="guardian_none")
+    flt = filtering.Filter((PERIOD,))
+    every = readers.school_table(engine, flt)
+    unguarded = readers.school_table(engine, flt, positive_only="guardian_none")
     expected = every[every["guardian_none"] > 0].reset_index(drop=True)
     assert len(expected) >= 3
     pd.testing.assert_frame_equal(unguarded, expected)
@@ -239,10 +249,11 @@ def test_loading_master_data_refreshes_the_rollup(engine):
     """A home reported at a village that master data learns of later counts once it does."""
     import pandas as pd
     from sqlalchemy import select
-    from liushou_dash.db import transaction
+
+    from liushou_dash.core.db import transaction
+    from liushou_dash.core.masterdata import MasterData, store
+    from liushou_dash.core.models import SubmissionTotals
     from liushou_dash.ingest.store import store_submission
-    from liushou_dash.masterdata import MasterData, store
-    from liushou_dash.models import SubmissionTotals
     from tests.fixtures import TOWNSHIP, home_frame
     new_village = TOWNSHIP + "999"
     homes = home_frame(engine).iloc[:1].assign(host_type="村(居)委会", host_code=new_village)

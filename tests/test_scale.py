@@ -11,16 +11,32 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from liushou_dash import audit, demo, demo_scale, township_months
-from liushou_dash.db import make_engine, transaction
-from liushou_dash.demo import seed_demo
+from liushou_dash.core import audit, township_months
+from liushou_dash.core.db import make_engine, transaction
+from liushou_dash.demo import scale
+from liushou_dash.demo.county import (
+    FUNDING_KEYS,
+    REVIEWER,
+    SCHOOL_KEYS,
+    SHEETS_ALL,
+    DemoData,
+    Upload,
+    _file_name,
+    _file_sha256,
+    _period_end,
+    _progress,
+    _warnings,
+    generate,
+    homes_frame,
+)
+from liushou_dash.demo.seed import seed_demo
 from liushou_dash.ingest.store import store_submission
 from tests.fixtures import fresh_engine
 from tests.test_demo import assert_school_rules, inside
 from tests.test_rollup import assert_rollup_matches
 
 TODAY = dt.date(2026, 11, 22)
-SMALL = demo_scale.Scale(counties=3, school_factor=1.5, months=3)
+SMALL = scale.Scale(counties=3, school_factor=1.5, months=3)
 # Rows that differ between two databases only by their own ids and write times.
 TABLES = {"submissions": ["id"], "school_returns": ["submission_id", "school_code"],
           "homes": ["submission_id", "home_code"], "funding": ["submission_id", "voucher"],
@@ -50,11 +66,11 @@ def submit_audit(engine) -> pd.DataFrame:
 def small(tmp_path_factory):
     engine = fresh_engine(f"sqlite:///{tmp_path_factory.mktemp('scale') / 'small.db'}")
     with engine.begin() as conn:
-        summary = demo_scale.seed_counties(conn, SMALL, SMALL.months, TODAY)
+        summary = scale.seed_counties(conn, SMALL, SMALL.months, TODAY)
     return engine, summary
 
 
-def upload_frames(data: demo.DemoData, upload: demo.Upload) -> dict[str, pd.DataFrame]:
+def upload_frames(data: DemoData, upload: Upload) -> dict[str, pd.DataFrame]:
     """The sheets of one upload as the reader would hand them to the store, cut from the
     drawn data one upload at a time (the bulk writer cuts them all at once, by joins)."""
     period = data.periods[upload.index]
@@ -65,10 +81,10 @@ def upload_frames(data: demo.DemoData, upload: demo.Upload) -> dict[str, pd.Data
     homes = registry[(registry["township_code"] == upload.township)
                      & (registry["opens"] <= upload.index)]
     ledger = data.ledgers[upload.township, int(period[:4])]
-    sheets = {"schools": schools[list(demo.SCHOOL_KEYS)].reset_index(drop=True),
-              "homes": demo.homes_frame(homes, demo._progress(len(data.periods))[upload.index]),
-              "funding": ledger[ledger["date"] <= demo._period_end(period)][
-                  list(demo.FUNDING_KEYS)].reset_index(drop=True)}
+    sheets = {"schools": schools[list(SCHOOL_KEYS)].reset_index(drop=True),
+              "homes": homes_frame(homes, _progress(len(data.periods))[upload.index]),
+              "funding": ledger[ledger["date"] <= _period_end(period)][
+                  list(FUNDING_KEYS)].reset_index(drop=True)}
     return {key: sheets[key] for key in upload.sheets}
 
 
@@ -77,26 +93,26 @@ def seed_upload_by_upload(engine, months: int) -> None:
     then the county's review, the township months rebuilt at the end as seed_demo does.
     This is what the bulk writer has to store."""
     with transaction(engine) as session:
-        data = demo.generate(session.connection(), months, TODAY)
+        data = generate(session.connection(), months, TODAY)
         for upload in data.uploads:
             profile, period = data.profiles[upload.township], data.periods[upload.index]
             frames = upload_frames(data, upload)
             submission = store_submission(
                 session, township_code=upload.township, period=period, frames=frames,
                 username=profile.clerk,
-                file_name=demo._file_name(profile, period, upload.sheets != demo.SHEETS_ALL),
-                sha256=demo._file_sha256(upload, period),
-                warnings=demo._warnings(frames["schools"]), submitted_at=upload.submitted_at)
+                file_name=_file_name(profile, period, upload.sheets != SHEETS_ALL),
+                sha256=_file_sha256(upload, period),
+                warnings=_warnings(frames["schools"]), submitted_at=upload.submitted_at)
             if upload.reviewed_at is not None:
                 submission.status, submission.review_comment = upload.status, upload.comment
-                submission.reviewed_by, submission.reviewed_at = demo.REVIEWER, upload.reviewed_at
+                submission.reviewed_by, submission.reviewed_at = REVIEWER, upload.reviewed_at
         township_months.rebuild(session.connection())
 
 
 def test_the_county_demo_and_the_bulk_writer_store_what_uploading_stores(tmp_path,
                                                                           county_db_file):
     """The demo county stored upload by upload through ingest.store, by seed_demo and by
-    the city and province writer (demo_scale.seed_counties, master data included) gives
+    the city and province writer (scale.seed_counties, master data included) gives
     the same tables, row for row, and the same sealed chain of submit rows."""
     engines = {}
     for name in ("uploaded", "seeded"):
@@ -106,7 +122,7 @@ def test_the_county_demo_and_the_bulk_writer_store_what_uploading_stores(tmp_pat
     seed_upload_by_upload(engines["uploaded"], months=3)  # 3: a returned and corrected month
     seed_demo(engines["seeded"], months=3, today=TODAY)
     with transaction(engines["bulk"]) as session:
-        demo_scale.seed_counties(session.connection(), demo_scale.Scale(1, 1.0, 3), 3, TODAY)
+        scale.seed_counties(session.connection(), scale.Scale(1, 1.0, 3), 3, TODAY)
         township_months.rebuild(session.connection())
     uploaded = engines.pop("uploaded")
     assert table(uploaded, "submissions")["previous_id"].notna().any()  # a correction
@@ -185,7 +201,7 @@ def test_a_city_through_seed_demo(tmp_path):
 
 def test_the_bulk_writer_on_postgresql(pg_engine):
     with pg_engine.begin() as conn:
-        demo_scale.seed_counties(conn, demo_scale.Scale(2, 1.2, 2), 2, TODAY)
+        scale.seed_counties(conn, scale.Scale(2, 1.2, 2), 2, TODAY)
     assert_rollup_matches(pg_engine)
     assert_school_rules(read(pg_engine, "SELECT * FROM school_returns"),
                         read(pg_engine, "SELECT * FROM schools"))

@@ -10,9 +10,11 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import auth, metrics, session, ui
-from liushou_dash.db import dispose_engines
-from liushou_dash.navigation import ROOT
+from liushou_dash.core import filtering
+from liushou_dash.core.db import dispose_engines
+from liushou_dash.web import cache, session
+from liushou_dash.web.navigation import ROOT
+from liushou_dash.workflow import auth
 from tests.apptest import app_on, fine, log_in, sign_in, url_of, widget  # noqa: F401
 from tests.demo_db import LATEST, demo_engine  # noqa: F401  (a fixture)
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
@@ -82,7 +84,7 @@ def meeting_alone(demo_engine, monkeypatch):
     def open_screen(actor: auth.Actor, idle: dt.timedelta = dt.timedelta()) -> AppTest:
         app = AppTest.from_file(str(ROOT / "app_pages" / "meeting.py"), default_timeout=60)
         sign_in(app, actor, idle)
-        app.session_state[ui.FILTER_KEY] = metrics.Filter.between("2025-11", LATEST)
+        app.session_state[cache.FILTER_KEY] = filtering.Filter.between("2025-11", LATEST)
         return fine(app.run())
     yield open_screen
     dispose_engines()

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from liushou_dash import workflow
-from liushou_dash.db import session_maker, transaction
+from liushou_dash.core.db import session_maker, transaction
+from liushou_dash.core.models import AuditEntry, Submission
 from liushou_dash.ingest import ingest_file
-from liushou_dash.ingest.store import stored_file_name, store_submission
-from liushou_dash.models import AuditEntry, Submission
+from liushou_dash.ingest.store import store_submission, stored_file_name
+from liushou_dash.workflow import review
 from tests.fixtures import TOWNSHIP, make_user, school_frame
 from tests.returns import workbook
 
@@ -53,10 +53,10 @@ def test_uploads_and_roll_backs_keep_one_current_submission(any_engine):
     staff = make_user(any_engine, "staffx", "staff")
     first, second = store(any_engine, 1), store(any_engine, 2)
     assert current_ids(any_engine) == [second]
-    workflow.roll_back(any_engine, staff, first)
+    review.roll_back(any_engine, staff, first)
     assert current_ids(any_engine) == [first]
     third = store(any_engine, 3)
-    workflow.roll_back(any_engine, staff, second)
+    review.roll_back(any_engine, staff, second)
     assert current_ids(any_engine) == [second]
     with session_maker(any_engine)() as session:
         assert session.get(Submission, third).previous_id == first

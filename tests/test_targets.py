@@ -6,9 +6,9 @@ import math
 import pandas as pd
 import pytest
 
-from liushou_dash import targets
-from liushou_dash.rules import load_rules
-from liushou_dash.targets import MET, MISSED, NEAR
+from liushou_dash.catalog.rules import load_rules
+from liushou_dash.indicators import targets
+from liushou_dash.indicators.targets import MET, MISSED, NEAR
 
 
 def test_a_rate_at_its_goal_is_met_between_goal_and_pass_mark_near_below_missed():

@@ -12,12 +12,18 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from liushou_dash import catalog
-from liushou_dash.db import session_maker, transaction
+from liushou_dash.core.db import session_maker, transaction
+from liushou_dash.core.models import Setting
 from liushou_dash.ingest import ingest_file
 from liushou_dash.ingest.store import MODELS, current_submission, store_submission
-from liushou_dash.models import Setting
-from liushou_dash.template import INSTRUCTIONS, build_template
-from tests.fixtures import TOWNSHIP, funding_frame, home_frame, school_frame, township_schools
+from liushou_dash.ingest.template import INSTRUCTIONS, build_template
+from tests.fixtures import (
+    TOWNSHIP,
+    funding_frame,
+    home_frame,
+    school_frame,
+    township_schools,
+)
 
 PERIOD = "2026-10"
 TODAY = dt.date(2026, 11, 22)

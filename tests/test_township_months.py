@@ -3,20 +3,28 @@
 Each test makes a change the way the app does (an upload, a correction of an earlier month,
 a review, a master data load, a new deadline) and compares the dashboards' township table,
 read from the stored months, with the one computed from the school, home and ledger rows
-(metrics._township_table_from_rows, which never reads the stored months)."""
+(stored.township_table_from_rows, which never reads the stored months)."""
 from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import func, select
 
-from liushou_dash import admin, metrics, workflow
-from liushou_dash.db import transaction
+from liushou_dash.core.db import transaction
+from liushou_dash.core.filtering import Filter
+from liushou_dash.core.masterdata import load_master
+from liushou_dash.core.models import Township, TownshipMonth
+from liushou_dash.indicators import stored
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.masterdata import load_master
-from liushou_dash.metrics import Filter
-from liushou_dash.models import Township, TownshipMonth
-from tests.fixtures import (OTHER_TOWNSHIP, TOWNSHIP, assert_same_tables, funding_frame,
-                            home_frame, make_user, school_frame)
+from liushou_dash.workflow import administration, review
+from tests.fixtures import (
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    assert_same_tables,
+    funding_frame,
+    home_frame,
+    make_user,
+    school_frame,
+)
 
 
 def store(engine, township, period, sheets=("schools", "homes", "funding"), homes=None,
@@ -41,7 +49,7 @@ def township_count(engine) -> int:
 
 
 def homes_of(engine, period: str, township: str = TOWNSHIP) -> int:
-    table = metrics.township_table(engine, Filter((period,), townships=(township,)))
+    table = stored.township_table(engine, Filter((period,), townships=(township,)))
     return int(table["homes"].iloc[0])
 
 
@@ -79,15 +87,15 @@ def test_reviews_and_roll_backs_rewrite_the_approved_view(engine):
     store(engine, TOWNSHIP, "2026-04", sheets=("schools",))
     months = [Filter.between("2026-03", "2026-04"),
               Filter.between("2026-03", "2026-04", approved_only=True)]
-    approved = metrics.township_table(engine, months[1])
+    approved = stored.township_table(engine, months[1])
     assert approved["reported"].sum() == 0
-    workflow.approve(engine, staff, second)
-    assert metrics.township_table(engine, months[1])["reported"].sum() == 1
+    review.approve(engine, staff, second)
+    assert stored.township_table(engine, months[1])["reported"].sum() == 1
     assert_same_tables(engine, months)
-    workflow.unlock(engine, staff, TOWNSHIP, "2026-03")
-    workflow.roll_back(engine, staff, first)
+    review.unlock(engine, staff, TOWNSHIP, "2026-03")
+    review.roll_back(engine, staff, first)
     assert_same_tables(engine, months)
-    workflow.return_submission(engine, staff, first, comment="请核对在校生数")
+    review.return_submission(engine, staff, first, comment="请核对在校生数")
     assert_same_tables(engine, months)
 
 
@@ -103,18 +111,18 @@ def test_loading_master_data_again_rewrites_every_month(engine):
 def test_a_new_deadline_judges_stored_months_at_once(engine):
     store(engine, TOWNSHIP, "2026-03")  # uploaded today: long after April's deadline
     flt = Filter(("2026-03",), townships=(TOWNSHIP,))
-    assert metrics.township_table(engine, flt)["on_time"].iloc[0] == 0
+    assert stored.township_table(engine, flt)["on_time"].iloc[0] == 0
     with engine.begin() as conn:   # an upload on the deadline day itself
         conn.execute(TownshipMonth.__table__.update().values(
             first_upload=pd.Timestamp("2026-04-07 18:00").to_pydatetime()))
-    assert metrics.township_table(engine, flt)["on_time"].iloc[0] == 0
-    admin.set_deadline_day(engine, make_user(engine, "boss", "admin"), 7)
-    assert metrics.township_table(engine, flt)["on_time"].iloc[0] == 1
+    assert stored.township_table(engine, flt)["on_time"].iloc[0] == 0
+    administration.set_deadline_day(engine, make_user(engine, "boss", "admin"), 7)
+    assert stored.township_table(engine, flt)["on_time"].iloc[0] == 1
 
 
 def test_a_month_without_any_submission_is_computed_not_missing(engine):
     store(engine, TOWNSHIP, "2026-03")
     flt = Filter(("2026-02", "2026-03", "2026-04"))  # before and after the stored month
-    table = metrics.township_table(engine, flt)
+    table = stored.township_table(engine, flt)
     assert sorted(table["period"].unique()) == ["2026-02", "2026-03", "2026-04"]
     assert_same_tables(engine, [flt])

@@ -23,8 +23,8 @@ import openpyxl
 import pytest
 import xlwt
 
-from liushou_dash import catalog, template
-from liushou_dash.ingest import extent, ingest_file, worker
+from liushou_dash import catalog
+from liushou_dash.ingest import extent, ingest_file, template, worker
 from liushou_dash.ingest.read import ENCRYPTED, READ_TOO_LARGE, WEB_PAGE
 from tests.fixtures import TOWNSHIP, school_frame
 from tests.returns import grid, to_csv, workbook

@@ -11,10 +11,10 @@ from dataclasses import replace
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from liushou_dash import views
-from liushou_dash.db import transaction
-from liushou_dash.metrics import Filter
-from liushou_dash.models import County, Township
+from liushou_dash.core.db import transaction
+from liushou_dash.core.filtering import Filter
+from liushou_dash.core.models import County, Township
+from liushou_dash.web import views
 from tests.apptest import url_of
 
 
@@ -22,7 +22,7 @@ def _league(rows: int):
     def script(rows):
         import pandas as pd
 
-        from liushou_dash import views
+        from liushou_dash.web import views
         frame = pd.DataFrame({"rank": range(1, rows + 1),
                               "township_name": [f"乡镇{i}" for i in range(rows)],
                               "paired_rate": [0.5 + i / (2 * rows) for i in range(rows)]})
@@ -50,9 +50,11 @@ def _alerts(count: int):
     def script(count):
         import streamlit as st
 
-        from liushou_dash import alerts, auth, ui, views
+        from liushou_dash.indicators import alerts
+        from liushou_dash.web import cache, views
+        from liushou_dash.workflow import auth
         # the download is drawn for a logged-in user only (views.audited_download)
-        st.session_state[ui.ACTOR_KEY] = auth.Actor("leader", "leader")
+        st.session_state[cache.ACTOR_KEY] = auth.Actor("leader", "leader")
         found = [alerts.Alert(alerts.UNGUARDED, alerts.DANGER, "520525108", "张家湾镇",
                               f"S{i}", f"学校{i}", f"学校{i}有1名留守儿童无人监护")
                  for i in range(count)]

@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
 
-from liushou_dash import auth, session  # noqa: E402
+from liushou_dash.web import session  # noqa: E402
+from liushou_dash.workflow import auth
 
 if session.ACTOR not in st.session_state:
     st.session_state[session.ACTOR] = auth.Actor("leader", "leader")

@@ -19,16 +19,22 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from .. import audit, catalog
-from ..auth import Actor
-from ..db import session_maker, transaction
-from .context import add_file_codes, check_access, load_access, load_context
-from .issues import Issue, cap, has_error, issue
-from .normalise import normalise
-from .parse import parse_sheets
-from .read import RawSheet, Unreadable, read_upload
-from .store import store_submission
-from .validate import validate
+from liushou_dash import catalog
+from liushou_dash.core import audit
+from liushou_dash.core.actors import Actor
+from liushou_dash.core.db import session_maker, transaction
+from liushou_dash.ingest.context import (
+    add_file_codes,
+    check_access,
+    load_access,
+    load_context,
+)
+from liushou_dash.ingest.issues import Issue, cap, has_error, issue
+from liushou_dash.ingest.normalise import normalise
+from liushou_dash.ingest.parse import parse_sheets
+from liushou_dash.ingest.read import RawSheet, Unreadable, read_upload
+from liushou_dash.ingest.store import store_submission
+from liushou_dash.ingest.validate import validate
 
 
 @dataclass

@@ -10,10 +10,19 @@ from functools import cached_property
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import (APPROVED, County, Home, School, SchoolReturn, Submission, Township, User,
-                      Village)
-from .issues import Issue, issue
-from .store import current_submission
+from liushou_dash.core.models import (
+    APPROVED,
+    County,
+    Home,
+    School,
+    SchoolReturn,
+    Submission,
+    Township,
+    User,
+    Village,
+)
+from liushou_dash.ingest.issues import Issue, issue
+from liushou_dash.ingest.store import current_submission
 
 PERIOD_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 SUBMITTING_ROLES = ("clerk", "staff", "admin")

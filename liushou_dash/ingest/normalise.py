@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from pandas._libs import lib
 
-from .. import catalog
-from .issues import Issue, as_typed, issue
-from .parse import ParsedSheet, _ascii_digits, is_empty, norm_series
+from liushou_dash import catalog
+from liushou_dash.ingest.issues import Issue, as_typed, issue
+from liushou_dash.ingest.parse import ParsedSheet, _ascii_digits, is_empty, norm_series
 
 ZERO_TOKENS = {"-", "--", "---", "—", "——", "–", "―", "/", "//", "\\", "无", "空", "〇"}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")

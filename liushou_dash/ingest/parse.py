@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pandas._libs import lib
 from openpyxl.utils import get_column_letter
+from pandas._libs import lib
 
-from .. import catalog
-from .issues import Issue, issue
-from .read import RawSheet
+from liushou_dash import catalog
+from liushou_dash.ingest.issues import Issue, issue
+from liushou_dash.ingest.read import RawSheet
 
 HEADER_SEARCH_ROWS = 30
 MIN_MATCHED_FIELDS = 3

@@ -28,9 +28,16 @@ from xml.parsers import expat
 
 from python_calamine import CalamineWorkbook
 
-from . import worker
-from .extent import MAX_ROWS, FarCell, OdsFarCell, beyond, column_letters, refusal
-from .issues import Issue, issue
+from liushou_dash.ingest import worker
+from liushou_dash.ingest.extent import (
+    MAX_ROWS,
+    FarCell,
+    OdsFarCell,
+    beyond,
+    column_letters,
+    refusal,
+)
+from liushou_dash.ingest.issues import Issue, issue
 
 MAX_FILE_BYTES = 20 * 1024 * 1024          # a county return is a few hundred KB
 MAX_INFLATED_BYTES = 200 * 1024 * 1024     # all members of a workbook together, inflated

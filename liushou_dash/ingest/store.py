@@ -9,10 +9,11 @@ import pandas as pd
 from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
-from .. import audit, catalog, rollup, township_months
-from ..auth import Actor
-from ..bulk import insert_frame
-from ..models import FundingEntry, Home, SchoolReturn, Submission
+from liushou_dash import catalog
+from liushou_dash.core import audit, rollup, township_months
+from liushou_dash.core.actors import Actor
+from liushou_dash.core.bulk import insert_frame
+from liushou_dash.core.models import FundingEntry, Home, SchoolReturn, Submission
 
 MODELS = {"schools": SchoolReturn, "homes": Home, "funding": FundingEntry}
 FILE_NAME_LENGTH = Submission.file_name.type.length  # characters, on every database

@@ -10,11 +10,13 @@ from itertools import repeat
 import numpy as np
 import pandas as pd
 
-from .. import catalog, geo, plausibility
-from ..rules import load_rules
-from .context import Context, period_end
-from .issues import MAX_LISTED_PER_CODE, Issue, issue
-from .parse import ParsedSheet, norm_series
+from liushou_dash import catalog
+from liushou_dash.catalog.rules import load_rules
+from liushou_dash.core import geo
+from liushou_dash.ingest import plausibility
+from liushou_dash.ingest.context import Context, period_end
+from liushou_dash.ingest.issues import MAX_LISTED_PER_CODE, Issue, issue
+from liushou_dash.ingest.parse import ParsedSheet, norm_series
 
 SCHOOL = catalog.SCHOOLS
 PARTS_OF_LEFT_BEHIND = ("both_parents_away", "boarding", "in_difficulty", "archived", "paired",

@@ -1,8 +1,8 @@
 """Alembic environment: runs on the connection db.init_db hands over, or on LIUSHOU_DATABASE_URL."""
 from alembic import context
 
-from liushou_dash.db import make_engine
-from liushou_dash.models import Base
+from liushou_dash.core.db import make_engine
+from liushou_dash.core.models import Base
 
 config = context.config
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from liushou_dash.db import init_db, make_engine
-from liushou_dash.demo import seed_demo
+from liushou_dash.core.db import init_db, make_engine
+from liushou_dash.demo.seed import seed_demo
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from liushou_dash.db import make_engine
-from liushou_dash.navigation import PAGES
+from liushou_dash.web.navigation import PAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "screenshots"

@@ -18,17 +18,30 @@ from contextlib import contextmanager
 import openpyxl
 import pytest
 
-from liushou_dash import uploads, views, workflow
-from liushou_dash import auth
-from liushou_dash.auth import ROLE_LABELS, Actor
-from liushou_dash.db import make_engine, session_maker
-from liushou_dash.handback import ERROR_FILL
+from liushou_dash.core.db import make_engine, session_maker
+from liushou_dash.core.models import APPROVED, Submission
 from liushou_dash.ingest import ingest_file
-from liushou_dash.models import APPROVED, Submission
-from liushou_dash.navigation import pages_for
+from liushou_dash.ingest.handback import ERROR_FILL
+from liushou_dash.web import views
+from liushou_dash.web.navigation import pages_for
+from liushou_dash.workflow import auth, review, uploads
+from liushou_dash.workflow.auth import ROLE_LABELS, Actor
 from tests.browser.test_browser import (  # noqa: F401  (fixtures, one server for this module)
-    ROOT, _free_port, _wait_healthy, assert_all_local, browser, demo_db, exceptions, go_to,
-    log_in, open_page, requests, screenshot, server, wait_idle)
+    ROOT,
+    _free_port,
+    _wait_healthy,
+    assert_all_local,
+    browser,
+    demo_db,
+    exceptions,
+    go_to,
+    log_in,
+    open_page,
+    requests,
+    screenshot,
+    server,
+    wait_idle,
+)
 from tests.fixtures import TOWNSHIP, school_frame
 from tests.returns import workbook
 
@@ -125,9 +138,9 @@ def test_each_demo_account_logs_in_sees_its_pages_and_logs_out(server, browser, 
 
 def open_month(engine) -> None:
     """The month the clerk uploads must not be locked by the demo's own approvals."""
-    month = workflow.submissions(engine, Actor.system(), TOWNSHIP, PERIOD)
+    month = review.submissions(engine, Actor.system(), TOWNSHIP, PERIOD)
     if len(month[month["is_current"] & (month["status"] == APPROVED)]):
-        workflow.unlock(engine, Actor.system(), TOWNSHIP, PERIOD)
+        review.unlock(engine, Actor.system(), TOWNSHIP, PERIOD)
 
 
 def test_a_clerk_uploads_real_files_and_the_county_approves(server, browser, requests,

@@ -9,10 +9,20 @@ import urllib.request
 
 import pytest
 
-from liushou_dash import template, uploads
-from liushou_dash.db import make_engine
+from liushou_dash.core.db import make_engine
+from liushou_dash.ingest import template
+from liushou_dash.workflow import uploads
 from tests.browser.test_browser import (  # noqa: F401  (fixtures, one server for this module)
-    browser, demo_db, exceptions, go_to, log_in, open_page, requests, screenshot, server)
+    browser,
+    demo_db,
+    exceptions,
+    go_to,
+    log_in,
+    open_page,
+    requests,
+    screenshot,
+    server,
+)
 from tests.browser.test_browser_accounts import upload_file
 from tests.fixtures import TOWNSHIP
 from tests.test_upload_bombs import first_sheet_name, with_cell

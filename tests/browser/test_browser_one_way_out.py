@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import pytest
 
-from liushou_dash.navigation import PAGES
+from liushou_dash.web.navigation import PAGES
 from tests.browser.test_browser import (  # noqa: F401  (fixtures: one server for this module)
-    SCREENSHOTS, assert_all_local, browser, demo_db, exceptions, go_to, log_in, open_page,
-    requests, server, wait_idle)
+    SCREENSHOTS,
+    assert_all_local,
+    browser,
+    demo_db,
+    exceptions,
+    go_to,
+    log_in,
+    open_page,
+    requests,
+    server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 TABLE = "[data-testid='stDataFrame']"

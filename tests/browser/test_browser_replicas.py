@@ -11,12 +11,16 @@ import time
 
 import pytest
 
-from liushou_dash import auth
-from liushou_dash.auth import Actor
-from liushou_dash.db import transaction
+from liushou_dash.core.db import transaction
 from liushou_dash.ingest.store import store_submission
+from liushou_dash.workflow import auth
+from liushou_dash.workflow.auth import Actor
 from tests.browser.test_browser import browser, exceptions, screenshot  # noqa: F401
-from tests.browser.test_browser_accounts import MEETING_PASSWORD, fresh_server, meeting_screen
+from tests.browser.test_browser_accounts import (
+    MEETING_PASSWORD,
+    fresh_server,
+    meeting_screen,
+)
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, county_engine, school_frame
 
 pytestmark = pytest.mark.browser

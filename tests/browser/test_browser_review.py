@@ -9,14 +9,24 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
-from liushou_dash import uploads
-from liushou_dash.db import make_engine
+from liushou_dash.core.db import make_engine
+from liushou_dash.core.models import APPROVED, SUBMITTED, Submission
+from liushou_dash.core.periods import period_label
 from liushou_dash.ingest import ingest_file
-from liushou_dash.metrics import period_label
-from liushou_dash.models import APPROVED, SUBMITTED, Submission
+from liushou_dash.workflow import uploads
 from tests.browser.test_browser import (  # noqa: F401  (fixtures, one server for this module)
-    browser, demo_db, exceptions, requests, server, wait_idle)
-from tests.browser.test_browser_accounts import approve_confirmed, open_month, open_review
+    browser,
+    demo_db,
+    exceptions,
+    requests,
+    server,
+    wait_idle,
+)
+from tests.browser.test_browser_accounts import (
+    approve_confirmed,
+    open_month,
+    open_review,
+)
 from tests.fixtures import TOWNSHIP, school_frame
 from tests.returns import workbook
 

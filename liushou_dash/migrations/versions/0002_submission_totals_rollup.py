@@ -8,9 +8,8 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 20:23:57.855633
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'
@@ -61,7 +60,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_submissions_township', ['township_code', 'period'], unique=False)
 
     # ### end Alembic commands ###
-    from liushou_dash import rollup
+    from liushou_dash.core import rollup
     rollup.rebuild(op.get_bind())
 
 

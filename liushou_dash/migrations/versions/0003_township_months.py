@@ -7,9 +7,8 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22 22:20:13.860711
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
@@ -60,7 +59,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('period', 'approved_only', 'township_code')
     )
     # ### end Alembic commands ###
-    from liushou_dash import township_months
+    from liushou_dash.core import township_months
     township_months.rebuild(op.get_bind())
 
 

@@ -10,9 +10,8 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-07 18:30:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'
@@ -54,7 +53,10 @@ def _chain_stored_audit_rows() -> None:
     """Seal the audit rows already stored, in the order they were written (id), so that an
     upgraded database verifies; rows written from now on are sealed as they are written.
     A few thousand rows at a time: a province's demo has hundreds of thousands."""
-    from liushou_dash.audit import CONTENT, seal  # the one definition of the chain's hash
+    from liushou_dash.core.audit import (  # the one definition of the chain's hash
+        CONTENT,
+        seal,
+    )
 
     conn, last_id = op.get_bind(), 0
     while True:
