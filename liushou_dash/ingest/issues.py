@@ -1,36 +1,14 @@
-"""Validation findings: stable codes, Chinese messages naming sheet, row and column."""
+"""Validation findings: stable codes, Chinese messages naming sheet, row and column.
+
+The codes and their meanings are declared in catalog/validation.py (CODES); an issue may
+only carry a declared code, so a new check cannot slip past README's table."""
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from operator import attrgetter
 
-ERROR_TITLES = {
-    "E01": "文件无法读取或类型不符",
-    "E02": "缺少必需的工作表或列",
-    "E03": "代码不存在或不属于本乡镇",
-    "E04": "重复记录",
-    "E05": "不是大于等于0的整数（金额：不是大于等于0的金额）",
-    "E06": "留守儿童数大于在校学生数",
-    "E07": "男+女不等于留守儿童数",
-    "E08": "学前+小学+初中不等于留守儿童数",
-    "E09": "四类监护人数之和不等于留守儿童数",
-    "E10": "分项人数大于留守儿童数",
-    "E11": "走访人数大于已结对帮扶人数",
-    "E12": "填写的值不在可选范围内",
-    "E13": "日期或坐标超出范围",
-    "E14": "报表月份格式错误或晚于当前月份",
-    "E15": "无权为该乡镇报送，或该月数据已审核锁定",
-}
-WARNING_TITLES = {
-    "W01": "空白单元格按0计",
-    "W02": "学校名称与主数据不一致",
-    "W03": "留守儿童数较上月变化过大",
-    "W04": "有无人监护的留守儿童",
-    "W05": "应报学校未出现在表中",
-    "W06": "已建档或已结对帮扶人数少于留守儿童数",
-}
-TITLES = {**ERROR_TITLES, **WARNING_TITLES}
+from liushou_dash.catalog.validation import CODES_BY_CODE, is_error
 
 MAX_LISTED_PER_CODE = 200  # a whole sheet of one mistake is reported once per cell up to here
 
@@ -46,7 +24,7 @@ class Issue:
 
     @property
     def is_error(self) -> bool:
-        return self.code.startswith("E")
+        return is_error(self.code)
 
     def as_json(self) -> dict:
         return {"code": self.code, "sheet": self.sheet, "row": self.row, "column": self.column,
@@ -73,6 +51,8 @@ def as_typed(value):
 
 def issue(code: str, message: str, sheet: str | None = None, row: int | None = None,
           column: str | None = None, letter: str | None = None) -> Issue:
+    if code not in CODES_BY_CODE:
+        raise ValueError(f"校验代码 {code} 未在 catalog/validation.py 的 CODES 中登记")
     place = where(sheet, row, column, letter)
     text = f"{code} {place}：{message}" if place else f"{code} {message}"
     cell = f"{letter}{row}" if letter and row else None
@@ -82,7 +62,7 @@ def issue(code: str, message: str, sheet: str | None = None, row: int | None = N
 def has_error(issues: list[Issue]) -> bool:
     """Whether any issue is an error: by the codes present (a warning may be repeated for
     each of 20,000 rows, see validate._Sheet.flag)."""
-    return any(code.startswith("E") for code in set(map(attrgetter("code"), issues)))
+    return any(map(is_error, set(map(attrgetter("code"), issues))))
 
 
 def cap(issues: list[Issue]) -> list[Issue]:

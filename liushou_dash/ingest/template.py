@@ -1,8 +1,9 @@
 """The Excel template a township clerk downloads, fills and uploads, built from catalog.py.
 
 Every column, header, format and dropdown comes from the catalogue's fields, so a field added
-to catalog.py appears in the template (and in its instructions) without an edit here. The
-reader (ingest/) finds headers by the same labels, so what this writes it can read back.
+to catalog.py appears in the template (and in its instructions) without an edit here; so does
+a rule declared in catalog/validation.py in the instructions' 校验规则. The reader (ingest/)
+finds headers by the same labels, so what this writes it can read back.
 """
 from __future__ import annotations
 
@@ -31,12 +32,13 @@ from liushou_dash.catalog import (
     TEXT,
     Field,
     Sheet,
+    validation,
 )
+from liushou_dash.catalog.rules import load_rules
 from liushou_dash.core import periods, settings
 from liushou_dash.core.cell_text import defuse_cells
 from liushou_dash.core.db import session_maker
 from liushou_dash.core.models import School, Submission, Township
-from liushou_dash.ingest.context import parse_period, period_end
 from liushou_dash.ingest.store import MODELS
 
 INSTRUCTIONS = "填报说明"
@@ -67,7 +69,7 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 # --- What the template needs from the database -------------------------------------------
 
 def _check_period(period: str) -> tuple[int, int]:
-    parsed = parse_period(period)
+    parsed = periods.period_or_none(period)
     if parsed is None:
         raise ValueError(f"报表月份“{period}”格式错误，应为 YYYY-MM，例如 2026-10")
     return parsed
@@ -267,29 +269,35 @@ def _field_hint(f: Field) -> str:
     return "；".join(hints)
 
 
-def _rules() -> list[str]:
-    """The validator's checks in plain Chinese, with the catalogue's labels."""
-    label = catalog.label_of
-    groups = {}
-    for f in catalog.SCHOOLS.fields:
-        if f.group:
-            groups.setdefault(f.group, []).append(f.label)
-    parts = ("both_parents_away", "boarding", "in_difficulty", "archived", "paired",
-             "parent_contact")
-    school_code, left = catalog.SCHOOLS.field(catalog.SCHOOLS.id_key).label, label("left_behind")
-    rules = [f"{left}不能大于{label('students')}。"]
-    rules += [f"{group}：{'＋'.join(labels)}必须等于{left}。" for group, labels in groups.items()]
-    rules += [f"{'、'.join(label(k) for k in parts)}都不能大于{left}。",
-              f"{label('visited')}不能大于{label('paired')}。",
-              f"{school_code}必须是本乡镇的学校，同一学校只能填一行；"
-              "学校名单有误请联系县教育局更新主数据。",
-              f"{label('guardian_none')}大于0、{label('archived')}或{label('paired')}少于{left}、"
-              f"{left}比上月变化超过30%时，系统会提示核实（不影响上报）。",
-              f"{catalog.HOMES.label}：{label('home_code')}在全县不能重复；"
-              f"{label('host_code')}必须是本乡镇的学校或村(居)代码。",
-              f"{catalog.FUNDING.label}：{label('date')}必须在本年度内且不晚于报表月份月末；"
-              f"{label('amount')}大于等于0；{label('voucher')}在本乡镇本年度内不能重复。"]
-    return rules
+def _declared_rules() -> list[tuple[str, str]]:
+    """(code, sentence) of every rule declared in catalog/validation.py: the very rules the
+    validator checks, stated from the same declarations."""
+    return [(rule.code, rule.sentence) for rule in validation.RULES]
+
+
+def _coded_rules() -> list[tuple[str, str]]:
+    """(codes, sentence) of the checks written out in ingest/validate.py, which need master
+    data, dates or last month, with the catalogue's labels and rules.toml's thresholds."""
+    label, rules = catalog.label_of, load_rules()
+    school_code = catalog.SCHOOLS.field(catalog.SCHOOLS.id_key).label
+    return [
+        ("E03、E04", f"{school_code}必须是本乡镇的学校，同一学校只能填一行；"
+                     "学校名单有误请联系县教育局更新主数据。"),
+        ("E03、E04", f"{catalog.HOMES.label}：{label('home_code')}在全县不能重复；"
+                     f"{label('host_code')}必须是本乡镇的学校或村(居)代码。"),
+        ("E04、E05、E13", f"{catalog.FUNDING.label}：{label('date')}必须在本年度内且不晚于"
+                          f"报表月份月末；{label('amount')}大于等于0；{label('voucher')}"
+                          "在本乡镇本年度内不能重复。"),
+        ("W03", validation.warning_sentence(
+            f"{label('left_behind')}比上月变化超过{rules.change_abs}人"
+            f"且超过{rules.change_rel:.0%}")),
+    ]
+
+
+def _rule_lines() -> list[tuple[str, str]]:
+    """Every rule, errors (which stop the upload) before warnings, each kind as declared."""
+    return sorted(_declared_rules() + _coded_rules(),
+                  key=lambda line: not validation.is_error(line[0]))
 
 
 def _instructions_sheet(wb: Workbook, township: Township, period: str,
@@ -322,8 +330,8 @@ def _instructions_sheet(wb: Workbook, township: Township, period: str,
         for f in sheet.fields:
             name = f"{f.label}（{f.group}）" if f.group else f.label
             lines.append((sheet.label, name, _field_hint(f), " / ".join(f.choices)))
-    lines += [(), ("校验规则",)]
-    lines += [(str(i), rule) for i, rule in enumerate(_rules(), start=1)]
+    lines += [(), ("校验规则（左列代码即系统校验结果中的代码）",)]
+    lines += _rule_lines()
     for row, values in enumerate(lines, start=1):
         for col, value in enumerate(values, start=1):
             ws.cell(row, col, value).alignment = Alignment(vertical="top", wrap_text=col > 2)
@@ -337,7 +345,7 @@ def build_template(engine: Engine, township_code: str, period: str) -> bytes:
     """The .xlsx a township's clerk fills for `period` (YYYY-MM): instructions, the school
     return pre-filled with the township's schools, and its current homes and ledger."""
     year, _ = _check_period(period)
-    last_day = period_end(period)
+    last_day = periods.period_end(period)
     with session_maker(engine)() as session:
         township = _township(session, township_code)
         # The same due date the progress page and the alerts use.

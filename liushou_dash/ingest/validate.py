@@ -1,32 +1,32 @@
 """Rules across columns and against master data, vectorised over whole sheets.
 
-Errors E03/E04/E06-E11/E13 refuse the file; warnings W02-W06 are stored with it.
+Errors E03/E04/E06-E11/E13 refuse the file; warnings W02-W06 are stored with it. The rules
+between the columns of a row (E06-E11, W04, W06) are declared in catalog/validation.py and
+checked here from the declarations (check_rules); the rest need master data, dates or last
+month and are written out below.
 """
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
 from itertools import repeat
 
 import numpy as np
 import pandas as pd
 
 from liushou_dash import catalog
+from liushou_dash.catalog import validation
 from liushou_dash.catalog.rules import load_rules
+from liushou_dash.catalog.validation import AtLeast, AtMost, Bound, PartsOfWhole, Rule
 from liushou_dash.core import geo
+from liushou_dash.core.periods import period_end
 from liushou_dash.ingest import plausibility
-from liushou_dash.ingest.context import Context, period_end
+from liushou_dash.ingest.cells import norm_series
+from liushou_dash.ingest.context import Context
 from liushou_dash.ingest.issues import MAX_LISTED_PER_CODE, Issue, issue
-from liushou_dash.ingest.parse import ParsedSheet, norm_series
+from liushou_dash.ingest.parse import ParsedSheet
 
 SCHOOL = catalog.SCHOOLS
-PARTS_OF_LEFT_BEHIND = ("both_parents_away", "boarding", "in_difficulty", "archived", "paired",
-                        "parent_contact")
-SUMS_TO_LEFT_BEHIND = {  # code -> the columns that must add up to 留守儿童数
-    "E07": ("boys", "girls"),
-    "E08": ("preschool", "primary", "junior"),
-    "E09": ("guardian_grandparents", "guardian_relatives", "guardian_other", "guardian_none"),
-}
-SHORT_OF_LEFT_BEHIND = ("archived", "paired")  # W06: each should cover every child
 
 
 class _Rows:
@@ -126,32 +126,87 @@ def _check_school_codes(s: _Sheet, context: Context) -> None:
     _duplicates(s, "school_code", "学校代码")
 
 
-def _check_school_arithmetic(s: _Sheet, _context: Context) -> None:
-    f = s.frame
-    left = f["left_behind"]
-    s.flag(left > f["students"], "E06", "left_behind",
-           lambda r: f"留守儿童数 {r.left_behind} 大于在校学生数 {r.students}")
-    for code, parts in SUMS_TO_LEFT_BEHIND.items():
-        total = sum(f[p].to_numpy() for p in parts)
-        s.flag(total != left, code, parts[0], lambda r, parts=parts:
-               f"{_sum_text(s, r, parts)}，不等于留守儿童数 {r.left_behind}，请核对这几列")
-    for part in PARTS_OF_LEFT_BEHIND:
-        label = SCHOOL.field(part).label
-        s.flag(f[part] > left, "E10", part, lambda r, part=part, label=label:
-               f"{label} {r[part]} 大于留守儿童数 {r.left_behind}")
-    s.flag(f["visited"] > f["paired"], "E11", "visited",
-           lambda r: f"本月走访人数 {r.visited} 大于已结对帮扶 {r.paired}")
+# --- The declared rules (catalog/validation.py) ---------------------------------------------
+
+def _label(s: _Sheet, key: str) -> str:
+    return s.sheet.field(key).label
 
 
 def _sum_text(s: _Sheet, r: _Row, parts: tuple[str, ...]) -> str:
     """'男（F列）6 + 女（G列）4 = 10': every column of a sum with its letter and value, since
     the sum is wrong as a whole and the issue's own place can name only the first column."""
     letters = s.parsed.letters if s.parsed is not None else {}
-    named = [f"{SCHOOL.field(p).label}（{letters[p]}列）" if letters.get(p)
-             else f"{SCHOOL.field(p).label} " for p in parts]
+    named = [f"{_label(s, p)}（{letters[p]}列）" if letters.get(p) else f"{_label(s, p)} "
+             for p in parts]
     return (" + ".join(f"{name}{r[p]}" for name, p in zip(named, parts))
             + f" = {sum(r[p] for p in parts)}")
 
+
+def _parts_of_whole(s: _Sheet, rule: PartsOfWhole) -> None:
+    f, whole = s.frame, _label(s, rule.whole)
+    total = sum(f[p].to_numpy() for p in rule.parts)
+    s.flag(total != f[rule.whole].to_numpy(), rule.code, rule.parts[0], lambda r: (
+        f"{_sum_text(s, r, rule.parts)}，不等于{whole} {r[rule.whole]}，请核对这几列"))
+
+
+def _exceeds(s: _Sheet, code: str, part: str, whole: str) -> None:
+    """One part of an AtMost, flagged at its own column."""
+    f, part_label, whole_label = s.frame, _label(s, part), _label(s, whole)
+    s.flag(f[part].to_numpy() > f[whole].to_numpy(), code, part,
+           lambda r: f"{part_label} {r[part]} 大于{whole_label} {r[whole]}")
+
+
+def _falls_short(s: _Sheet, code: str, part: str, whole: str) -> None:
+    """One part of an AtLeast, at its own column and with the shortfall, so the clerk sees
+    which number to look at and by how much."""
+    f, part_label, whole_label = s.frame, _label(s, part), _label(s, whole)
+    s.flag(f[part].to_numpy() < f[whole].to_numpy(), code, part, lambda r: (
+        f"{part_label}少于{whole_label}{r[whole] - r[part]}人"
+        f"（{part_label} {r[part]}，{whole_label} {r[whole]}）"))
+
+
+def _part_by_part(check):
+    """An AtMost or AtLeast checks each part against the whole on its own, so that each
+    issue sits at the column that is wrong."""
+    def each(s: _Sheet, rule: AtMost | AtLeast) -> None:
+        for part in rule.parts:
+            check(s, rule.code, part, rule.whole)
+    return each
+
+
+def _bound(s: _Sheet, rule: Bound) -> None:
+    label = _label(s, rule.key)
+    text = rule.message or f"{label} {{value}} 大于 {rule.most}"
+    s.flag(s.frame[rule.key].to_numpy() > rule.most, rule.code, rule.key,
+           lambda r: text.format(value=r[rule.key]))
+
+
+_CHECKS = {PartsOfWhole: _parts_of_whole, AtMost: _part_by_part(_exceeds),
+           AtLeast: _part_by_part(_falls_short), Bound: _bound}
+
+
+def _enforce(s: _Sheet, rules: Iterable[Rule]) -> None:
+    for rule in rules:
+        _CHECKS[type(rule)](s, rule)
+
+
+def check_rules(frame: pd.DataFrame, parsed: ParsedSheet, rules: Iterable[Rule]) -> list[Issue]:
+    """The issues of declared rules over one typed sheet (its parse gives the sheet, the row
+    numbers and the column letters): the validator's one way of checking a declaration."""
+    s = _Sheet(frame, parsed)
+    _enforce(s, rules)
+    return s.found
+
+
+def _declared_errors(s: _Sheet, _context: Context) -> None:
+    _enforce(s, validation.rules_of(s.sheet.key, errors=True))
+
+
+def _declared_warnings(s: _Sheet) -> None:
+    _enforce(s, validation.rules_of(s.sheet.key, errors=False))
+
+
+# --- Warnings --------------------------------------------------------------------------------
 
 def _left_behind_changes(s: _Sheet, context: Context, names: dict[str, str]) -> None:
     """W03 by plausibility's rule (rules.toml [plausibility]): a change must pass an absolute
@@ -169,17 +224,6 @@ def _left_behind_changes(s: _Sheet, context: Context, names: dict[str, str]) -> 
         f"学校“{names.get(r.school_code) or r.school_name or r.school_code}”"
         + plausibility.change_reason("left_behind", r.left_behind, last_of[r.school_code],
                                      rules)))
-
-
-def _short_of_left_behind(s: _Sheet) -> None:
-    """W06 for each part (已建档, 已结对帮扶) that falls short, at its own column and with the
-    shortfall, so the clerk sees which number to look at and by how much."""
-    f = s.frame
-    for key in SHORT_OF_LEFT_BEHIND:
-        label = SCHOOL.field(key).label
-        s.flag(f[key] < f["left_behind"], "W06", key, lambda r, key=key, label=label:
-               f"{label}少于留守儿童数{r.left_behind - r[key]}人"
-               f"（{label} {r[key]}，留守儿童数 {r.left_behind}）")
 
 
 def _school_warnings(s: _Sheet, context: Context) -> None:
@@ -200,9 +244,7 @@ def _school_warnings(s: _Sheet, context: Context) -> None:
     s.flag(differs, "W02", "school_name",
            lambda r: f"学校名称“{r.school_name}”与主数据“{names.get(r.school_code)}”不一致")
     _left_behind_changes(s, context, names)
-    s.flag(f["guardian_none"] > 0, "W04", "guardian_none",
-           lambda r: f"有 {r.guardian_none} 名无人监护的留守儿童，请立即落实监护责任")
-    _short_of_left_behind(s)
+    _declared_warnings(s)
     missing = sorted(names.keys() - set(codes))
     if missing:
         listed = "、".join(f"{names[c]}（{c}）" for c in missing)
@@ -257,11 +299,17 @@ def _check_funding(s: _Sheet, context: Context) -> None:
     _duplicates(s, "voucher", "凭证号")
 
 
+def _other_warnings(s: _Sheet, _context: Context) -> None:
+    """A list sheet has no warnings of its own in code, only any declared for it."""
+    _declared_warnings(s)
+
+
 def validate(context: Context, frames: dict[str, pd.DataFrame],
              parsed: dict[str, ParsedSheet]) -> list[Issue]:
     found: list[Issue] = []
-    checks = {"schools": (_check_school_codes, _check_school_arithmetic, _school_warnings),
-              "homes": (_check_homes,), "funding": (_check_funding,)}
+    checks = {"schools": (_check_school_codes, _declared_errors, _school_warnings),
+              "homes": (_check_homes, _declared_errors, _other_warnings),
+              "funding": (_check_funding, _declared_errors, _other_warnings)}
     for key, frame in frames.items():
         s = _Sheet(frame, parsed.get(key))
         for check in checks[key]:
