@@ -23,14 +23,14 @@ TODAY = dt.date(2026, 11, 22)          # fixed, so that every run seeds the same
 PG_SERVER = os.environ.get("LIUSHOU_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 # A prepared database is reused while the code that shapes its contents is unchanged.
-_SHAPING = ("liushou_dash/demo.py", "liushou_dash/demo_scale.py", "liushou_dash/rollup.py",
-            "liushou_dash/models.py", "liushou_dash/catalog.py",
-            "liushou_dash/township_months.py", "liushou_dash/metrics.py")  # cells_statement
+_SHAPING = ("liushou_dash/demo/*.py", "liushou_dash/catalog/*.py", "liushou_dash/core/rollup.py",
+            "liushou_dash/core/models.py", "liushou_dash/core/periods.py",
+            "liushou_dash/core/township_months.py")  # cells_statement
 
 
 def fingerprint() -> str:
     digest = hashlib.sha256()
-    paths = [ROOT / p for p in _SHAPING]
+    paths = [path for pattern in _SHAPING for path in sorted(ROOT.glob(pattern))]
     paths += sorted((ROOT / "liushou_dash" / "migrations" / "versions").glob("*.py"))
     for path in paths:
         digest.update(path.read_bytes())

@@ -9,10 +9,11 @@ import bcrypt
 import pytest
 from sqlalchemy import String, func, select
 
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import session_maker, transaction
 from liushou_dash.core.models import AuditEntry, Base, LoginThrottle, Setting, User
-from liushou_dash.workflow import auth
-from liushou_dash.workflow.auth import Actor, LoginError
+from liushou_dash.workflow import accounts, auth, passwords, throttle
+from liushou_dash.workflow.auth import LoginError
 from tests.fixtures import OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, audit_rows, make_user
 
 T0 = dt.datetime(2026, 11, 22, 9, 0)
@@ -39,19 +40,19 @@ def account_failures(engine, username) -> int:
 # --- Hashing -----------------------------------------------------------------------------------
 
 def test_hash_is_salted_bcrypt_and_verifies():
-    first, second = auth.hash_password(PASSWORD), auth.hash_password(PASSWORD)
+    first, second = passwords.hash_password(PASSWORD), passwords.hash_password(PASSWORD)
     assert first.startswith("$2b$04$") and first != second  # salted
     assert bcrypt.checkpw(PASSWORD.encode(), first.encode())
-    assert auth.verify_password(PASSWORD, first)
-    assert not auth.verify_password(PASSWORD + "x", first)
-    assert not auth.verify_password("", first)
-    assert not auth.verify_password(PASSWORD, "not a hash")
-    assert not auth.verify_password("密" * 30, first)  # 90 bytes: over bcrypt's limit
+    assert passwords.verify_password(PASSWORD, first)
+    assert not passwords.verify_password(PASSWORD + "x", first)
+    assert not passwords.verify_password("", first)
+    assert not passwords.verify_password(PASSWORD, "not a hash")
+    assert not passwords.verify_password("密" * 30, first)  # 90 bytes: over bcrypt's limit
 
 
 def test_default_cost(monkeypatch):
     monkeypatch.undo()  # the real cost, not the fast one of the fixture
-    assert auth.hash_password(PASSWORD).startswith("$2b$12$")
+    assert passwords.hash_password(PASSWORD).startswith("$2b$12$")
 
 
 @pytest.mark.parametrize("password, why", [
@@ -62,24 +63,24 @@ def test_default_cost(monkeypatch):
     ("  password123 ", "常见"), ("Clerk_Zhang", "用户名"), ("clerk_zhang-2026!", "用户名"),
     ("CLERK_ZHANG", "用户名")])
 def test_the_password_policy_refuses_what_is_easily_guessed(engine, password, why):
-    with pytest.raises(auth.WeakPassword, match=why):
-        auth.create_user(engine, SYSTEM, "clerk_zhang", "leader", password)
+    with pytest.raises(passwords.WeakPassword, match=why):
+        accounts.create_user(engine, SYSTEM, "clerk_zhang", "leader", password)
     with session_maker(engine)() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
 
 
 @pytest.mark.parametrize("password", ["十个汉字组成的好密码啊", "Lsz-pass-2026", "correct horse"])
 def test_the_password_policy_accepts_what_is_long_and_uncommon(engine, password):
-    assert auth.create_user(engine, SYSTEM, "clerk_zhang", "leader", password).username
+    assert accounts.create_user(engine, SYSTEM, "clerk_zhang", "leader", password).username
 
 
 def test_a_short_user_name_may_appear_inside_a_password(engine):
     """Two letters turn up inside too many good passwords; only the whole name is refused."""
-    assert auth.create_user(engine, SYSTEM, "li", "leader", "climbing-rope-22")
+    assert accounts.create_user(engine, SYSTEM, "li", "leader", "climbing-rope-22")
 
 
 def test_the_common_password_list_is_a_few_hundred_lower_case_entries():
-    common = auth._common_passwords()
+    common = passwords._common_passwords()
     assert 300 <= len(common) <= 1000
     assert {"woaini1314", "qq123456", "1qaz2wsx", "a123456789", "88888888",
             "123456789", "password"} <= common
@@ -88,16 +89,16 @@ def test_the_common_password_list_is_a_few_hundred_lower_case_entries():
 
 def test_no_password_anywhere_in_the_database(any_engine):
     engine = any_engine
-    passwords = ["Admin-pw-4821", "Clerk-pw-7730", "Wrong-pw-1193", "Changed-pw-5567",
+    chosen = ["Admin-pw-4821", "Clerk-pw-7730", "Wrong-pw-1193", "Changed-pw-5567",
                  "Reset-pw-9042"]
-    admin = make_user(engine, "boss", "admin", password=passwords[0])
-    clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP, password=passwords[1])
-    login_error(engine, "clerkx", passwords[2])
-    login_error(engine, "nobody", passwords[2])
-    login_error(engine, passwords[2], passwords[2])  # a password typed into the name box
-    clerk = auth.change_password(engine, clerk, passwords[1], passwords[3])
-    auth.reset_password(engine, admin, "clerkx", passwords[4])
-    assert auth.authenticate(engine, "clerkx", passwords[4]).role == "clerk"
+    admin = make_user(engine, "boss", "admin", password=chosen[0])
+    clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP, password=chosen[1])
+    login_error(engine, "clerkx", chosen[2])
+    login_error(engine, "nobody", chosen[2])
+    login_error(engine, chosen[2], chosen[2])  # a password typed into the name box
+    clerk = accounts.change_password(engine, clerk, chosen[1], chosen[3])
+    accounts.reset_password(engine, admin, "clerkx", chosen[4])
+    assert auth.authenticate(engine, "clerkx", chosen[4]).role == "clerk"
 
     with session_maker(engine)() as session:
         assert len(session.scalars(select(AuditEntry)).all()) >= 8  # the scan covers them
@@ -106,7 +107,7 @@ def test_no_password_anywhere_in_the_database(any_engine):
             for column in (c for c in table.columns if isinstance(c.type, String)):
                 # no password anywhere (the name box lower-cases what is typed into it),
                 # and no hash outside the column that holds it
-                secrets = passwords + [p.lower() for p in passwords] + (
+                secrets = chosen + [p.lower() for p in chosen] + (
                     [] if column is User.__table__.c.password_hash else ["$2b$"])
                 for secret in secrets:
                     found = session.scalar(select(func.count()).select_from(table)
@@ -147,14 +148,14 @@ def test_success_forgives_the_accounts_failures_but_not_the_addresses(engine):
 def test_inactive_account_is_refused_and_its_open_session_stops_working(engine):
     admin = make_user(engine, "boss", "admin")
     staff = make_user(engine, "staffx", "staff")
-    auth.set_active(engine, admin, "staffx", False)
+    accounts.set_active(engine, admin, "staffx", False)
     assert login_error(engine, "staffx", PASSWORD) == auth.INACTIVE_LOGIN
     assert login_error(engine, "staffx", "wrong") == auth.BAD_LOGIN  # no hint without the password
     with pytest.raises(auth.SessionEnded, match="停用"):
         auth.refresh_actor(engine, staff)
     with pytest.raises(PermissionError, match="停用"):
-        auth.change_password(engine, staff, PASSWORD, "Another-pw-123")
-    auth.set_active(engine, admin, "staffx", True)
+        accounts.change_password(engine, staff, PASSWORD, "Another-pw-123")
+    accounts.set_active(engine, admin, "staffx", True)
     again = auth.authenticate(engine, "staffx", PASSWORD)
     assert again == staff and again.epoch == staff.epoch + 1
     with pytest.raises(auth.SessionEnded, match="本次登录已结束"):  # reactivation revives
@@ -166,13 +167,13 @@ def test_a_password_change_ends_the_accounts_other_sessions_but_not_its_own(engi
     here = make_user(engine, "clerkx", "clerk", TOWNSHIP)
     elsewhere = auth.authenticate(engine, "clerkx", PASSWORD)
 
-    here = auth.change_password(engine, here, PASSWORD, "New-pw-12345")
+    here = accounts.change_password(engine, here, PASSWORD, "New-pw-12345")
 
     assert auth.refresh_actor(engine, here) == here
     with pytest.raises(auth.SessionEnded, match="密码已修改"):
         auth.refresh_actor(engine, elsewhere)
     with pytest.raises(PermissionError, match="密码已修改"):  # nor can it act
-        auth.change_password(engine, elsewhere, PASSWORD, "Other-pw-98765")
+        accounts.change_password(engine, elsewhere, PASSWORD, "Other-pw-98765")
     assert audit_rows(engine, "denied", "clerkx")
 
 
@@ -201,7 +202,7 @@ def test_logout_is_audited(engine):
 ])
 def test_create_user_rules(engine, username, role, township, message):
     with pytest.raises(ValueError, match=message):
-        auth.create_user(engine, SYSTEM, username, role, PASSWORD, township_code=township)
+        accounts.create_user(engine, SYSTEM, username, role, PASSWORD, township_code=township)
     with session_maker(engine)() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
 
@@ -209,7 +210,7 @@ def test_create_user_rules(engine, username, role, township, message):
 def test_user_names_are_unique(engine):
     make_user(engine, "clerkx", "clerk", TOWNSHIP)
     with pytest.raises(ValueError, match="已存在"):
-        auth.create_user(engine, SYSTEM, "ClerkX", "clerk", PASSWORD, TOWNSHIP)
+        accounts.create_user(engine, SYSTEM, "ClerkX", "clerk", PASSWORD, TOWNSHIP)
 
 
 @pytest.mark.parametrize("role, township", [("clerk", TOWNSHIP), ("staff", None),
@@ -217,11 +218,11 @@ def test_user_names_are_unique(engine):
 def test_only_admin_manages_users_and_refusals_are_audited(engine, role, township):
     actor = make_user(engine, "someone", role, township)
     with pytest.raises(PermissionError, match="系统管理员"):
-        auth.create_user(engine, actor, "intruder", "admin", PASSWORD)
-    for manage in (lambda: auth.reset_password(engine, actor, "someone", "New-pw-12345"),
-                   lambda: auth.unlock_user(engine, actor, "someone"),
-                   lambda: auth.set_active(engine, actor, "someone", False),
-                   lambda: auth.list_users(engine, actor)):
+        accounts.create_user(engine, actor, "intruder", "admin", PASSWORD)
+    for manage in (lambda: accounts.reset_password(engine, actor, "someone", "New-pw-12345"),
+                   lambda: accounts.unlock_user(engine, actor, "someone"),
+                   lambda: accounts.set_active(engine, actor, "someone", False),
+                   lambda: accounts.list_users(engine, actor)):
         with pytest.raises(PermissionError):
             manage()
     denied = audit_rows(engine, "denied", "someone")
@@ -234,7 +235,7 @@ def test_only_admin_manages_users_and_refusals_are_audited(engine, role, townshi
 
 def test_admin_creates_users_with_an_audit_row_naming_the_admin(engine):
     admin = make_user(engine, "boss", "admin")
-    created = auth.create_user(engine, admin, "clerk101", "clerk", PASSWORD, OTHER_TOWNSHIP,
+    created = accounts.create_user(engine, admin, "clerk101", "clerk", PASSWORD, OTHER_TOWNSHIP,
                                display_name="骔岭镇填报员")
     assert created == Actor("clerk101", "clerk", OTHER_TOWNSHIP, "骔岭镇填报员")
     [row] = [r for r in audit_rows(engine, "create_user", "boss")]
@@ -243,14 +244,14 @@ def test_admin_creates_users_with_an_audit_row_naming_the_admin(engine):
 
 def test_change_password(engine):
     clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP)
-    with pytest.raises(ValueError, match=auth.WRONG_OLD_PASSWORD):
-        auth.change_password(engine, clerk, "wrong-old-password", "New-pw-12345")
+    with pytest.raises(ValueError, match=accounts.WRONG_OLD_PASSWORD):
+        accounts.change_password(engine, clerk, "wrong-old-password", "New-pw-12345")
     assert account_failures(engine, "clerkx") == 1  # a failed login like any other
-    with pytest.raises(auth.WeakPassword, match="至少"):
-        auth.change_password(engine, clerk, PASSWORD, "short")
-    with pytest.raises(auth.WeakPassword, match="用户名"):
-        auth.change_password(engine, clerk, PASSWORD, "ClerkX-2026-pw")
-    auth.change_password(engine, clerk, PASSWORD, "New-pw-12345")
+    with pytest.raises(passwords.WeakPassword, match="至少"):
+        accounts.change_password(engine, clerk, PASSWORD, "short")
+    with pytest.raises(passwords.WeakPassword, match="用户名"):
+        accounts.change_password(engine, clerk, PASSWORD, "ClerkX-2026-pw")
+    accounts.change_password(engine, clerk, PASSWORD, "New-pw-12345")
     assert login_error(engine, "clerkx", PASSWORD) == auth.BAD_LOGIN
     assert auth.authenticate(engine, "clerkx", "New-pw-12345") == clerk
     assert audit_rows(engine, "change_password", "clerkx")
@@ -258,53 +259,53 @@ def test_change_password(engine):
 
 def test_wrong_old_passwords_are_delayed_like_failed_logins(engine):
     clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP)
-    for _ in range(auth.ACCOUNT_DELAY.free + 1):
-        with pytest.raises(ValueError, match=auth.WRONG_OLD_PASSWORD):
-            auth.change_password(engine, clerk, "guess-guess", "New-pw-12345", now=T0)
+    for _ in range(throttle.ACCOUNT_DELAY.free + 1):
+        with pytest.raises(ValueError, match=accounts.WRONG_OLD_PASSWORD):
+            accounts.change_password(engine, clerk, "guess-guess", "New-pw-12345", now=T0)
     # the right old password is not looked at before the wait is over, nor the login's
-    with pytest.raises(ValueError, match=auth.TOO_SOON):
-        auth.change_password(engine, clerk, PASSWORD, "New-pw-12345", now=T0)
+    with pytest.raises(ValueError, match=accounts.TOO_SOON):
+        accounts.change_password(engine, clerk, PASSWORD, "New-pw-12345", now=T0)
     assert login_error(engine, "clerkx", PASSWORD, now=T0) == auth.BAD_LOGIN
-    later = T0 + auth.ACCOUNT_DELAY.wait(auth.ACCOUNT_DELAY.free + 1)
-    assert auth.change_password(engine, clerk, PASSWORD, "New-pw-12345", now=later) == clerk
+    later = T0 + throttle.ACCOUNT_DELAY.wait(throttle.ACCOUNT_DELAY.free + 1)
+    assert accounts.change_password(engine, clerk, PASSWORD, "New-pw-12345", now=later) == clerk
 
 
 def test_admin_reset_sets_the_password_lifts_the_delay_and_ends_the_sessions(engine):
     admin = make_user(engine, "boss", "admin")
     clerk = make_user(engine, "clerkx", "clerk", TOWNSHIP)
-    for _ in range(auth.ACCOUNT_DELAY.most):
+    for _ in range(throttle.ACCOUNT_DELAY.most):
         login_error(engine, "clerkx", "wrong", now=T0, address="10.0.0.7")
-    auth.reset_password(engine, admin, "clerkx", "Reset-pw-123")
+    accounts.reset_password(engine, admin, "clerkx", "Reset-pw-123")
     assert account_failures(engine, "clerkx") == 0
     with pytest.raises(auth.SessionEnded):
         auth.refresh_actor(engine, clerk)
     assert auth.authenticate(engine, "clerkx", "Reset-pw-123", now=T0).username == "clerkx"
     assert audit_rows(engine, "reset_password", "boss")[0].object_id == "clerkx"
-    with pytest.raises(auth.NoSuchUser, match="不存在"):
-        auth.reset_password(engine, admin, "nobody", "Reset-pw-123")
-    with pytest.raises(auth.WeakPassword, match="常见"):
-        auth.reset_password(engine, admin, "clerkx", "qwertyuiop")
+    with pytest.raises(accounts.NoSuchUser, match="不存在"):
+        accounts.reset_password(engine, admin, "nobody", "Reset-pw-123")
+    with pytest.raises(passwords.WeakPassword, match="常见"):
+        accounts.reset_password(engine, admin, "clerkx", "qwertyuiop")
 
 
 def test_an_admin_changes_their_own_password_only_with_the_old_one(engine):
     """Resetting would let whoever finds the administrator's session open take it over."""
     admin = make_user(engine, "boss", "admin")
     with pytest.raises(ValueError, match="修改密码"):
-        auth.reset_password(engine, admin, "boss", "Taken-over-2026")
+        accounts.reset_password(engine, admin, "boss", "Taken-over-2026")
     assert auth.authenticate(engine, "boss", PASSWORD) == admin
 
 
 def test_admin_cannot_deactivate_themselves(engine):
     admin = make_user(engine, "boss", "admin")
     with pytest.raises(ValueError, match="自己"):
-        auth.set_active(engine, admin, "boss", False)
+        accounts.set_active(engine, admin, "boss", False)
     assert user_row(engine, "boss").active
 
 
 def test_list_users_never_shows_hashes(engine):
     admin = make_user(engine, "boss", "admin")
     make_user(engine, "clerkx", "clerk", TOWNSHIP)
-    users = auth.list_users(engine, admin)
+    users = accounts.list_users(engine, admin)
     assert list(users["username"]) == ["boss", "clerkx"]
     assert list(users["failures"]) == [0, 0] and users["wait_until"].isna().all()
     assert "password_hash" not in users.columns
@@ -331,7 +332,7 @@ def test_require_and_township_scope():
 # --- Demo accounts -----------------------------------------------------------------------------
 
 def test_a_production_database_gets_no_account(engine):
-    assert auth.create_demo_accounts(engine) == []
+    assert accounts.create_demo_accounts(engine) == []
     with session_maker(engine)() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
 
@@ -339,8 +340,8 @@ def test_a_production_database_gets_no_account(engine):
 def test_demo_database_gets_the_demo_accounts_once(engine):
     with transaction(engine) as session:
         session.add(Setting(key="demo", value="1"))
-    assert auth.create_demo_accounts(engine) == ["admin", "leader", "staff", "clerk108"]
-    assert auth.create_demo_accounts(engine) == []
+    assert accounts.create_demo_accounts(engine) == ["admin", "leader", "staff", "clerk108"]
+    assert accounts.create_demo_accounts(engine) == []
     clerk = auth.authenticate(engine, "clerk108", "demo")
     assert clerk == Actor("clerk108", "clerk", TOWNSHIP, "张家湾镇填报员")
     for username in ("admin", "leader", "staff"):

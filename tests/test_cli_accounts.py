@@ -11,7 +11,8 @@ import json
 import pytest
 
 from liushou_dash.cli import main as cli
-from liushou_dash.workflow import auth
+from liushou_dash.core.actors import Actor
+from liushou_dash.workflow import auth, throttle
 from tests.apptest import url_of
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
 
@@ -38,7 +39,7 @@ def typed(monkeypatch, *answers: str) -> None:
 
 
 def system_user() -> str:
-    return auth.Actor.system().username
+    return Actor.system().username
 
 
 def test_reset_password_sets_it_ends_the_sessions_and_is_audited(engine, run):
@@ -86,7 +87,7 @@ def test_an_unknown_user_is_said_in_chinese_with_exit_code_1(engine, run, comman
 def test_unlock_user_lifts_the_accounts_delay_and_is_audited(engine, run):
     make_user(engine, "clerkx", "clerk", TOWNSHIP)
     now = dt.datetime.now()
-    for _ in range(auth.ACCOUNT_DELAY.most):   # a stranger, all at once
+    for _ in range(throttle.ACCOUNT_DELAY.most):   # a stranger, all at once
         with pytest.raises(auth.LoginError):
             auth.authenticate(engine, "clerkx", "Guess-123456", now=now, address=ATTACKER)
     with pytest.raises(auth.LoginError):       # the owner now waits ...
@@ -98,7 +99,7 @@ def test_unlock_user_lifts_the_accounts_delay_and_is_audited(engine, run):
     auth.authenticate(engine, "clerkx", PASSWORD, now=now, address="198.51.100.4")  # ... no more
     [row] = audit_rows(engine, "unlock_user")
     assert (row.username, row.object_id) == (system_user(), "clerkx")
-    assert json.loads(row.detail)["failures"] == auth.ACCOUNT_DELAY.free + 1
+    assert json.loads(row.detail)["failures"] == throttle.ACCOUNT_DELAY.free + 1
 
 
 @pytest.mark.parametrize("password", ["password123", "Zhangsan-2026", "short"])

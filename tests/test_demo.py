@@ -22,6 +22,7 @@ from liushou_dash.core.models import (
     Submission,
     Township,
 )
+from liushou_dash.core.periods import period_end, previous_period
 from liushou_dash.core.settings import is_demo
 from liushou_dash.demo.seed import seed_demo
 from tests.fixtures import county_engine, fresh_engine
@@ -77,16 +78,6 @@ def sheet_rows(engine, table: str) -> pd.DataFrame:
 
 def schools(engine) -> pd.DataFrame:
     return read(engine, "SELECT * FROM schools")
-
-
-def period_end(period: str) -> dt.date:
-    year, month = int(period[:4]), int(period[5:])
-    return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-
-
-def previous(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:])
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 def rate(frame: pd.DataFrame, num: str, den: str) -> float:
@@ -186,7 +177,7 @@ def test_left_behind_shares_differ_by_township_kind(seeded24):
 
 def test_month_to_month_drift_is_small_and_enrolment_moves_in_september(seeded24):
     rows = school_rows(seeded24[0], current_only=True)
-    rows["previous"] = rows["period"].map(previous)
+    rows["previous"] = rows["period"].map(previous_period)
     pairs = rows.merge(rows, left_on=["school_code", "previous"],
                        right_on=["school_code", "period"], suffixes=("", "_before"))
     assert len(pairs) > 1000
@@ -313,7 +304,7 @@ def test_each_ledger_is_the_year_to_date(seeded24):
     current = funding[funding["is_current"].astype(bool)]
     ledgers = current.groupby(["township_code", "period"])["voucher"].agg(set)
     for (township, period), vouchers in ledgers.items():
-        earlier = ledgers.get((township, previous(period)))
+        earlier = ledgers.get((township, previous_period(period)))
         if earlier is not None and period[5:] != "01":
             assert earlier <= vouchers, (township, period)   # nothing is dropped or renumbered
     totals = current.pivot_table(index="submission_id", columns="kind", values="amount",
@@ -364,7 +355,7 @@ def test_a_correction_carries_over_the_sheets_it_did_not_send(seeded):
     before = rows[rows["submission_id"] == first["id"]].set_index("school_code")[COUNT_KEYS]
     after = rows[rows["submission_id"] == second["id"]].set_index("school_code")[COUNT_KEYS]
     last_month = rows[rows["is_current"].astype(bool)
-                      & (rows["period"] == previous(first["period"]))
+                      & (rows["period"] == previous_period(first["period"]))
                       & (rows["township_code"] == first["township_code"])]
     assert not before.equals(after)
     if len(last_month):  # the returned version had last month's numbers copied over

@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from liushou_dash.core.db import transaction
 from liushou_dash.core.models import Setting
 from liushou_dash.web import session
-from liushou_dash.workflow import auth
+from liushou_dash.workflow import accounts, auth, throttle
 from tests.apptest import app_on  # noqa: F401  (a fixture)
 from tests.fixtures import PASSWORD, audit_rows
 
@@ -24,7 +24,7 @@ def demo(engine):
     """A database marked demo, holding the demo accounts."""
     with transaction(engine) as s:
         s.add(Setting(key="demo", value="1"))
-    auth.create_demo_accounts(engine)
+    accounts.create_demo_accounts(engine)
     return engine
 
 
@@ -41,7 +41,7 @@ def test_a_demo_account_is_refused_from_another_machine_with_the_reason(demo, us
 
 
 def test_a_demo_account_is_refused_through_an_unconfigured_local_proxy(demo):
-    through_nginx = auth.client_address(None, ["10.1.2.3"])
+    through_nginx = throttle.client_address(None, ["10.1.2.3"])
     with pytest.raises(auth.LoginError, match="^示例账号只能在本机登录"):
         auth.authenticate(demo, "admin", "demo", address=through_nginx)
 
@@ -58,7 +58,7 @@ def test_a_wrong_password_from_afar_reads_as_any_wrong_password(demo):
 
 def test_a_demo_account_with_a_real_password_logs_in_from_anywhere(demo):
     admin = auth.authenticate(demo, "admin", "demo")
-    auth.reset_password(demo, admin, "leader", PASSWORD)
+    accounts.reset_password(demo, admin, "leader", PASSWORD)
 
     assert auth.authenticate(demo, "leader", PASSWORD, address=INTRANET).role == "leader"
 

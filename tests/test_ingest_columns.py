@@ -13,7 +13,7 @@ from liushou_dash import catalog
 from liushou_dash.core.bulk import insert_frame
 from liushou_dash.core.db import init_db, make_engine
 from liushou_dash.core.models import County
-from liushou_dash.ingest import parse
+from liushou_dash.ingest import cells, parse
 from liushou_dash.ingest.normalise import _Column, _counts, normalise_sheet
 from liushou_dash.ingest.read import RawSheet
 
@@ -34,38 +34,38 @@ def _empty(value) -> bool:
     """is_empty of the one cell (the same few values recur: judged once each)."""
     key = (type(value), repr(value))
     if key not in _EMPTY:
-        _EMPTY[key] = bool(parse.is_empty(pd.Series([value], dtype=object)).iloc[0])
+        _EMPTY[key] = bool(cells.is_empty(pd.Series([value], dtype=object)).iloc[0])
     return _EMPTY[key]
 
 
 @pytest.mark.parametrize("odd_share", [0.0, 0.0005, 0.05, 0.5, 1.0])
 def test_classify_types_every_cell_as_one_look_at_it_would(odd_share):
     rng = random.Random(7)
-    rows = parse.CLASSIFY_ROWS * 2 + parse.TYPED_ROWS + 3  # runs of every length
+    rows = cells.CLASSIFY_ROWS * 2 + cells.TYPED_ROWS + 3  # runs of every length
     columns = np.empty((3, rows), dtype=object)
     for j in range(3):
         columns[j] = _mixed_column(rng, rows, odd_share)
-    found = parse._classify(columns)
+    found = cells.classify(columns)
     for j in range(3):
-        cells = columns[j]
-        kinds = [type(v) for v in cells]
+        column = columns[j]
+        kinds = [type(v) for v in column]
         numbers = np.array([float(v) if k in (float, int) else np.nan
-                            for v, k in zip(cells, kinds)])
+                            for v, k in zip(column, kinds)])
         np.testing.assert_array_equal(found.numbers[j], numbers)
         assert found.floats[j].tolist() == [k is float for k in kinds]
         assert found.ints[j].tolist() == [k is int for k in kinds]
         assert found.texts[j].tolist() == [k is str for k in kinds]
-        assert found.nones[j].tolist() == [v is None for v in cells]
-        assert found.blank[j].tolist() == [_empty(v) for v in cells]
+        assert found.nones[j].tolist() == [v is None for v in column]
+        assert found.blank[j].tolist() == [_empty(v) for v in column]
 
 
 def test_ascii_digits_and_blank_texts():
     texts = np.array(["123", "", "12a", "１２", "填表人：", " 1", "007"], dtype=object)
-    assert parse._ascii_digits(texts).tolist() == [True, False, False, False, False, False,
+    assert cells.ascii_digits(texts).tolist() == [True, False, False, False, False, False,
                                                    True]
-    assert parse._ascii_digits(np.array(["1", "22"], dtype=object)).tolist() == [True, True]
+    assert cells.ascii_digits(np.array(["1", "22"], dtype=object)).tolist() == [True, True]
     texts = np.array(["", " ", "\n*\t", "＊", "学校", "a b", "-", "_"], dtype=object)
-    assert parse._blank_texts(texts).tolist() == [True, True, True, True, False, False, False,
+    assert cells._blank_texts(texts).tolist() == [True, True, True, True, False, False, False,
                                                   False]
 
 

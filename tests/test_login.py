@@ -12,12 +12,13 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from liushou_dash.core.actors import ROLE_LABELS, Actor
 from liushou_dash.core.db import dispose_engines, init_db, make_engine, transaction
 from liushou_dash.core.models import LoginThrottle
 from liushou_dash.web.markup import escaped as plain
 from liushou_dash.web.navigation import PAGES, ROOT
 from liushou_dash.web.session import ACTOR, NOT_ALLOWED
-from liushou_dash.workflow import accounts, administration, auth
+from liushou_dash.workflow import accounts, administration, auth, passwords, throttle
 from tests.apptest import app_on, fine, log_in, sign_in, url_of, widget  # noqa: F401
 from tests.demo_db import demo_engine  # noqa: F401  (the seeded demo county, once per module)
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
@@ -47,7 +48,7 @@ def test_each_demo_account_logs_in_and_sees_exactly_its_roles_pages(demo_engine,
 
     role = dict((u, r) for u, r, _, _ in auth.DEMO_ACCOUNTS)[username]
     assert not on_login_screen(app)
-    assert auth.ROLE_LABELS[role] in app.sidebar.caption[0].value
+    assert ROLE_LABELS[role] in app.sidebar.caption[0].value
     for spec in EXISTING:
         if role in spec.roles:
             app.switch_page(spec.path)   # registered by st.navigation for this role
@@ -67,14 +68,14 @@ def test_a_wrong_password_an_unknown_name_and_a_wait_read_the_same(engine, app_o
     log_in(app, "nobody", PASSWORD)
     assert [e.value for e in app.error] == [auth.BAD_LOGIN]
     [failed, unknown] = audit_rows(engine, "login_failed")
-    assert json.loads(failed.detail)["address"] == auth.LOOPBACK   # this machine, in AppTest
+    assert json.loads(failed.detail)["address"] == throttle.LOOPBACK   # this machine, in AppTest
     assert unknown.username is None
 
     with transaction(engine) as session:  # this machine's address, as after many failures
-        session.merge(LoginThrottle(key=f"ip:{auth.LOOPBACK}",
-                                    failures=auth.ADDRESS_DELAY.most,
+        session.merge(LoginThrottle(key=f"ip:{throttle.LOOPBACK}",
+                                    failures=throttle.ADDRESS_DELAY.most,
                                     last_failure=dt.datetime.now(),
-                                    wait_until=dt.datetime.now() + auth.ADDRESS_DELAY.cap))
+                                    wait_until=dt.datetime.now() + throttle.ADDRESS_DELAY.cap))
     log_in(app, "clerkz", PASSWORD)  # the right password, before the wait is over
     assert [e.value for e in app.error] == [auth.BAD_LOGIN] and on_login_screen(app)
     assert audit_rows(engine, "login_delayed", "clerkz")
@@ -111,7 +112,7 @@ def test_a_deactivated_account_is_logged_out_at_its_next_click(engine, app_on):
     app = app_on(engine, clerk)
     assert not on_login_screen(app)
 
-    auth.set_active(engine, admin, "clerkz", False)
+    accounts.set_active(engine, admin, "clerkz", False)
     fine(app.run())
 
     assert on_login_screen(app) and "停用" in app.warning[0].value
@@ -119,7 +120,7 @@ def test_a_deactivated_account_is_logged_out_at_its_next_click(engine, app_on):
 
 def test_a_forged_role_in_the_session_is_replaced_by_the_database(engine, app_on):
     clerk = make_user(engine, "clerkz", "clerk", TOWNSHIP)
-    forged = auth.Actor(clerk.username, "admin", None, clerk.display_name)
+    forged = Actor(clerk.username, "admin", None, clerk.display_name)
     app = app_on(engine, forged)
 
     assert app.session_state[ACTOR] == clerk
@@ -184,7 +185,7 @@ def test_a_page_reached_outside_the_navigation_refuses_the_wrong_role(engine, mo
 
 def test_a_display_name_with_markup_is_shown_as_typed(engine, app_on):
     name = "**粗**<img src=x onerror=alert(1)>[链接](http://x)"
-    auth.create_user(engine, auth.Actor.system(), "odd", "leader", PASSWORD, display_name=name)
+    accounts.create_user(engine, Actor.system(), "odd", "leader", PASSWORD, display_name=name)
     app = fine(log_in(app_on(engine), "odd", PASSWORD))
 
     caption = app.sidebar.caption[0].value  # Markdown, with every mark escaped
@@ -222,13 +223,13 @@ def test_two_first_administrator_forms_at_once_make_one_administrator(any_engine
     """Both forms pass the screen's check while no account exists; the transaction that
     inserts judges again, so the second is refused instead of adding an administrator."""
     both_checked = threading.Barrier(2)
-    hash_password = auth.hash_password
+    hash_password = passwords.hash_password
 
     def slow_hash(password):  # holds each form inside its transaction until both arrive
         with contextlib.suppress(threading.BrokenBarrierError):
             both_checked.wait(timeout=2)
         return hash_password(password)
-    monkeypatch.setattr(auth, "hash_password", slow_hash)
+    monkeypatch.setattr(accounts, "hash_password", slow_hash)
     outcomes = []
 
     def submit(name):
@@ -243,7 +244,7 @@ def test_two_first_administrator_forms_at_once_make_one_administrator(any_engine
         form.join(timeout=60)
 
     assert sorted(type(o).__name__ for o in outcomes) == ["Actor", "PermissionError"]
-    assert len(auth.list_users(any_engine, auth.Actor.system())) == 1
+    assert len(accounts.list_users(any_engine, Actor.system())) == 1
 
 
 def test_a_database_without_tables_asks_for_init_db_until_it_has_them(tmp_path, app_on):

@@ -12,13 +12,9 @@ from sqlalchemy import select
 
 from liushou_dash.core.db import session_maker
 from liushou_dash.core.models import AuditEntry, LoginThrottle
-from liushou_dash.workflow import auth
-from liushou_dash.workflow.auth import (
-    ACCOUNT_DELAY,
-    ADDRESS_DELAY,
-    BAD_LOGIN,
-    LoginError,
-)
+from liushou_dash.workflow import accounts, auth, throttle
+from liushou_dash.workflow.auth import BAD_LOGIN, LoginError
+from liushou_dash.workflow.throttle import ACCOUNT_DELAY, ADDRESS_DELAY
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
 
 T0 = dt.datetime(2026, 11, 22, 9, 0)
@@ -35,7 +31,7 @@ def attempt(engine, username: str, password: str, now: dt.datetime, address: str
     return None
 
 
-def throttle(engine) -> dict[str, tuple]:
+def throttle_rows(engine) -> dict[str, tuple]:
     """key -> (failures, last_failure, wait_until) as stored."""
     with session_maker(engine)() as session:
         return {row.key: (row.failures, row.last_failure, row.wait_until)
@@ -43,7 +39,7 @@ def throttle(engine) -> dict[str, tuple]:
 
 
 def wait_of(engine, key: str, now: dt.datetime) -> dt.timedelta:
-    _, _, until = throttle(engine).get(key, (0, None, None))
+    _, _, until = throttle_rows(engine).get(key, (0, None, None))
     return max(until - now, dt.timedelta(0)) if until else dt.timedelta(0)
 
 
@@ -60,8 +56,8 @@ def test_the_schedule_is_steep_per_address_and_small_per_account():
     assert address == [0] * 5 + [15, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
     assert account == [0, 0, 0, 2, 4, 8, 16, 30, 30]
     assert ADDRESS_DELAY.remaining(14, T0, T0 + dt.timedelta(hours=3, minutes=59)) == 11
-    assert ACCOUNT_DELAY.remaining(8, T0, T0 + auth.FORGOTTEN_AFTER) == 0
-    assert ADDRESS_DELAY.remaining(14, T0, T0 + auth.FORGOTTEN_AFTER) == 0
+    assert ACCOUNT_DELAY.remaining(8, T0, T0 + throttle.FORGOTTEN_AFTER) == 0
+    assert ADDRESS_DELAY.remaining(14, T0, T0 + throttle.FORGOTTEN_AFTER) == 0
 
 
 # --- A stranger cannot lock anybody out --------------------------------------------------------
@@ -79,9 +75,9 @@ def test_a_stranger_hammering_an_account_for_a_day_cannot_keep_its_owner_out(eng
         longest, in_all = max(longest, owner_waits), in_all + owner_waits
         wait = max(wait_of(engine, f"ip:{ATTACKER}", now), owner_waits)
         if wait > SECOND:  # hammering during the wait: refused unseen, nothing renewed
-            before = throttle(engine)
+            before = throttle_rows(engine)
             assert attempt(engine, "boss", PASSWORD, now + wait / 2, ATTACKER) == BAD_LOGIN
-            assert throttle(engine) == before
+            assert throttle_rows(engine) == before
         now += max(wait, SECOND)
 
     assert longest == ACCOUNT_DELAY.cap and in_all < dt.timedelta(minutes=5)
@@ -105,7 +101,7 @@ def test_the_owner_is_not_kept_out_by_refusals_during_the_accounts_wait(engine):
     for second in range(ACCOUNT_DELAY.cap.seconds):  # the owner, every second meanwhile
         now = stranger_done + second * SECOND
         assert attempt(engine, "boss", PASSWORD, now, OWNER) == BAD_LOGIN
-    assert f"ip:{OWNER}" not in throttle(engine)
+    assert f"ip:{OWNER}" not in throttle_rows(engine)
     assert attempt(engine, "boss", PASSWORD, stranger_done + ACCOUNT_DELAY.cap, OWNER) is None
 
 
@@ -138,7 +134,7 @@ def test_unknown_names_are_delayed_like_accounts_and_every_refusal_reads_the_sam
     # the right password during the wait reads the same too
     assert attempt(engine, "clerkx", PASSWORD, T0 + 8 * SECOND, "10.0.0.1") == BAD_LOGIN
     # nothing of the unknown name is stored: neither in the audit nor as a key
-    assert "nobody" not in str(throttle(engine))
+    assert "nobody" not in str(throttle_rows(engine))
     assert {(row.username, row.object_id) for row in audit_rows(engine, "login_delayed")} == {
         ("clerkx", "clerkx"), (None, None)}
 
@@ -191,17 +187,17 @@ def test_failures_are_forgiven_with_time_and_then_forgotten(engine):
     for _ in range(ACCOUNT_DELAY.most):
         attempt(engine, "clerkx", "Wrong-pw-2026", now, ATTACKER)
         now += max(wait_of(engine, "user:clerkx", now), wait_of(engine, f"ip:{ATTACKER}", now))
-    users = auth.list_users(engine, boss, now=now).set_index("username")
+    users = accounts.list_users(engine, boss, now=now).set_index("username")
     assert users.loc["clerkx", "failures"] == ACCOUNT_DELAY.most
 
     later = now + 4 * ACCOUNT_DELAY.forgive
-    users = auth.list_users(engine, boss, now=later).set_index("username")
+    users = accounts.list_users(engine, boss, now=later).set_index("username")
     assert users.loc["clerkx", "failures"] == ACCOUNT_DELAY.most - 4
     assert users["wait_until"].isna().all()
 
     # a day later every failure is forgiven and the rows are gone with the next attempt
     assert attempt(engine, "boss", PASSWORD, now + DAY, OWNER) is None
-    assert throttle(engine) == {}
+    assert throttle_rows(engine) == {}
 
 
 # --- Where an attempt comes from ---------------------------------------------------------------
@@ -222,7 +218,7 @@ def test_failures_are_forgiven_with_time_and_then_forgotten(engine):
 ])
 def test_the_client_address_trusts_forwarding_only_from_listed_proxies(peer, forwarded,
                                                                         trusted, expected):
-    assert auth.client_address(peer, forwarded, trusted) == expected
+    assert throttle.client_address(peer, forwarded, trusted) == expected
 
 
 def test_behind_an_unconfigured_local_proxy_one_strangers_failures_delay_nobody_else(engine):
@@ -230,7 +226,7 @@ def test_behind_an_unconfigured_local_proxy_one_strangers_failures_delay_nobody_
     machine. Were they all counted as 127.0.0.1, one guesser would make every user wait up
     to an hour; they are counted apart, by the address the proxy passed on."""
     make_user(engine, "boss", "admin")
-    guesser, owner = (auth.client_address(None, [ip]) for ip in ("6.6.6.6", "10.1.2.3"))
+    guesser, owner = (throttle.client_address(None, [ip]) for ip in ("6.6.6.6", "10.1.2.3"))
     step = ACCOUNT_DELAY.cap + dt.timedelta(seconds=1)  # each guess once the account may
     for n in range(20):
         attempt(engine, "boss", "wrong guess", T0 + n * step, guesser)
@@ -239,4 +235,4 @@ def test_behind_an_unconfigured_local_proxy_one_strangers_failures_delay_nobody_
 
 def test_a_wrong_list_of_trusted_proxies_is_said_in_chinese():
     with pytest.raises(ValueError, match="LIUSHOU_TRUSTED_PROXIES"):
-        auth.client_address("10.0.0.5", [], "nginx")
+        throttle.client_address("10.0.0.5", [], "nginx")

@@ -13,23 +13,21 @@ from sqlalchemy import text
 
 from liushou_dash.core import audit, township_months
 from liushou_dash.core.db import make_engine, transaction
+from liushou_dash.core.periods import parse_period, period_end
 from liushou_dash.demo import scale
-from liushou_dash.demo.county import (
+from liushou_dash.demo.bulk import (
     FUNDING_KEYS,
     REVIEWER,
     SCHOOL_KEYS,
-    SHEETS_ALL,
-    DemoData,
-    Upload,
-    _file_name,
-    _file_sha256,
-    _period_end,
-    _progress,
-    _warnings,
-    generate,
-    homes_frame,
+    file_name,
+    file_sha256,
+    unguarded_warnings,
 )
+from liushou_dash.demo.county import DemoData, generate
+from liushou_dash.demo.homes import homes_frame
+from liushou_dash.demo.profiles import window_progress
 from liushou_dash.demo.seed import seed_demo
+from liushou_dash.demo.uploads import SHEETS_ALL, Upload
 from liushou_dash.ingest.store import store_submission
 from tests.fixtures import fresh_engine
 from tests.test_demo import assert_school_rules, inside
@@ -80,10 +78,10 @@ def upload_frames(data: DemoData, upload: Upload) -> dict[str, pd.DataFrame]:
                       & (returns["period"] == source)]
     homes = registry[(registry["township_code"] == upload.township)
                      & (registry["opens"] <= upload.index)]
-    ledger = data.ledgers[upload.township, int(period[:4])]
+    ledger = data.ledgers[upload.township, parse_period(period)[0]]
     sheets = {"schools": schools[list(SCHOOL_KEYS)].reset_index(drop=True),
-              "homes": homes_frame(homes, _progress(len(data.periods))[upload.index]),
-              "funding": ledger[ledger["date"] <= _period_end(period)][
+              "homes": homes_frame(homes, window_progress(len(data.periods))[upload.index]),
+              "funding": ledger[ledger["date"] <= period_end(period)][
                   list(FUNDING_KEYS)].reset_index(drop=True)}
     return {key: sheets[key] for key in upload.sheets}
 
@@ -100,9 +98,10 @@ def seed_upload_by_upload(engine, months: int) -> None:
             submission = store_submission(
                 session, township_code=upload.township, period=period, frames=frames,
                 username=profile.clerk,
-                file_name=_file_name(profile, period, upload.sheets != SHEETS_ALL),
-                sha256=_file_sha256(upload, period),
-                warnings=_warnings(frames["schools"]), submitted_at=upload.submitted_at)
+                file_name=file_name(profile, period, upload.sheets != SHEETS_ALL),
+                sha256=file_sha256(upload, period),
+                warnings=unguarded_warnings(frames["schools"]),
+                submitted_at=upload.submitted_at)
             if upload.reviewed_at is not None:
                 submission.status, submission.review_comment = upload.status, upload.comment
                 submission.reviewed_by, submission.reviewed_at = REVIEWER, upload.reviewed_at

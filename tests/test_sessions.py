@@ -11,10 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from liushou_dash.core import filtering
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import dispose_engines
 from liushou_dash.web import cache, session
 from liushou_dash.web.navigation import ROOT
-from liushou_dash.workflow import auth
+from liushou_dash.workflow import accounts, auth
 from tests.apptest import app_on, fine, log_in, sign_in, url_of, widget  # noqa: F401
 from tests.demo_db import LATEST, demo_engine  # noqa: F401  (a fixture)
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
@@ -64,7 +65,7 @@ def test_a_reset_by_the_administrator_ends_the_users_sessions(engine, app_on):
     make_user(engine, "clerkz", "clerk", TOWNSHIP)
     app = fine(log_in(app_on(engine), "clerkz", PASSWORD))
 
-    auth.reset_password(engine, boss, "clerkz", NEW)
+    accounts.reset_password(engine, boss, "clerkz", NEW)
     fine(app.run())
 
     assert on_login_screen(app) and "密码已修改" in app.warning[0].value
@@ -81,7 +82,7 @@ def meeting_alone(demo_engine, monkeypatch):
     the rest of the page."""
     monkeypatch.setenv("LIUSHOU_DATABASE_URL", url_of(demo_engine))
 
-    def open_screen(actor: auth.Actor, idle: dt.timedelta = dt.timedelta()) -> AppTest:
+    def open_screen(actor: Actor, idle: dt.timedelta = dt.timedelta()) -> AppTest:
         app = AppTest.from_file(str(ROOT / "app_pages" / "meeting.py"), default_timeout=60)
         sign_in(app, actor, idle)
         app.session_state[cache.FILTER_KEY] = filtering.Filter.between("2025-11", LATEST)
@@ -106,13 +107,13 @@ def test_the_meeting_screen_shows_while_the_session_holds(demo_engine, meeting_a
 def test_the_meeting_screens_fragment_ends_a_session_whose_password_changed(demo_engine,
                                                                             meeting_alone):
     leader = make_user(demo_engine, "meeting2", "leader")
-    auth.reset_password(demo_engine, auth.Actor.system(), "meeting2", NEW)
+    accounts.reset_password(demo_engine, Actor.system(), "meeting2", NEW)
     assert ended(meeting_alone(leader)) == auth.SESSION_ENDED
 
 
 def test_the_meeting_screens_fragment_ends_a_deactivated_session(demo_engine, meeting_alone):
     leader = make_user(demo_engine, "meeting3", "leader")
-    auth.set_active(demo_engine, auth.Actor.system(), "meeting3", False)
+    accounts.set_active(demo_engine, Actor.system(), "meeting3", False)
     assert ended(meeting_alone(leader)) == auth.ACCOUNT_GONE
 
 

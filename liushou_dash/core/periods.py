@@ -10,14 +10,25 @@ import re
 DEFAULT_DEADLINE_DAY = 5
 
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def period_or_none(period) -> tuple[int, int] | None:
+    """(year, month) of a well-formed period; None for anything else (what a clerk typed)."""
+    match = _PERIOD.fullmatch(str(period))
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def parse_period(period: str) -> tuple[int, int]:
-    match = _PERIOD.match(str(period))
-    if not match:
+    parsed = period_or_none(period)
+    if parsed is None:
         raise ValueError(f"月份格式应为 YYYY-MM：{period!r}")
-    return int(match.group(1)), int(match.group(2))
+    return parsed
+
+
+def period_of(day: dt.date) -> str:
+    """The month `day` falls in."""
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 def month_number(period: str) -> int:
@@ -44,6 +55,10 @@ def previous_period(period: str) -> str:
 
 def next_period(period: str) -> str:
     return period_of_month_number(month_number(period) + 1)
+
+
+def period_start(period: str) -> dt.date:
+    return dt.date(*parse_period(period), 1)
 
 
 def period_end(period: str) -> dt.date:

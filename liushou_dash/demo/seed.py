@@ -8,12 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from liushou_dash.core import audit, township_months
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import transaction
 from liushou_dash.core.masterdata import load_master
 from liushou_dash.core.models import SchoolReturn, Setting, Submission, Township
-from liushou_dash.demo.county import DEADLINE_DAY, DEADLINE_KEY, DEMO_KEY
+from liushou_dash.core.settings import DEADLINE_SETTING
 from liushou_dash.demo.scale import SCALES, Progress, quiet, seed_counties, seed_county
-from liushou_dash.workflow.auth import Actor, create_demo_accounts
+from liushou_dash.demo.uploads import DEADLINE_DAY
+from liushou_dash.workflow.accounts import create_demo_accounts
+
+DEMO_KEY = "demo"  # the setting that marks a demo database (settings.is_demo)
 
 
 class AlreadyFilled(ValueError):
@@ -55,7 +59,7 @@ def seed_demo(engine: Engine, months: int | None = None, scale: str = "county",
             summary = seed_counties(session.connection(), SCALES[scale],
                                                months, today, progress)
         session.merge(Setting(key=DEMO_KEY, value="1"))
-        session.merge(Setting(key=DEADLINE_KEY, value=str(DEADLINE_DAY)))
+        session.merge(Setting(key=DEADLINE_SETTING, value=str(DEADLINE_DAY)))
         # The uploads have their own audit rows; the reviews and settings written with
         # them are this one's.
         audit.record(session, Actor.system().username, "seed_demo", "setting", DEMO_KEY,

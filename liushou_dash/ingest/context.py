@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -21,28 +20,12 @@ from liushou_dash.core.models import (
     User,
     Village,
 )
+from liushou_dash.core.periods import parse_period, period_or_none, previous_period
 from liushou_dash.ingest.issues import Issue, issue
 from liushou_dash.ingest.store import current_submission
 
-PERIOD_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 SUBMITTING_ROLES = ("clerk", "staff", "admin")
 CODES_PER_QUERY = 5000  # keeps IN lists under every driver's bound-parameter limit
-
-
-def parse_period(period: str) -> tuple[int, int] | None:
-    match = PERIOD_RE.fullmatch(period or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def period_end(period: str) -> dt.date:
-    year, month = parse_period(period)
-    first_of_next = dt.date(year + month // 12, month % 12 + 1, 1)
-    return first_of_next - dt.timedelta(days=1)
-
-
-def previous_period(period: str) -> str:
-    year, month = parse_period(period)
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 @dataclass
@@ -77,7 +60,7 @@ class Context:
 
 
 def _check_period(period: str, today: dt.date) -> Issue | None:
-    parsed = parse_period(period)
+    parsed = period_or_none(period)
     if parsed is None:
         return issue("E14", f"报表月份“{period}”格式错误，应为 YYYY-MM，例如 2026-10")
     if parsed > (today.year, today.month):

@@ -15,8 +15,9 @@ import pandas as pd
 from pandas._libs import lib
 
 from liushou_dash import catalog
+from liushou_dash.ingest.cells import ascii_digits, is_empty, norm_series
 from liushou_dash.ingest.issues import Issue, as_typed, issue
-from liushou_dash.ingest.parse import ParsedSheet, _ascii_digits, is_empty, norm_series
+from liushou_dash.ingest.parse import ParsedSheet
 
 ZERO_TOKENS = {"-", "--", "---", "—", "——", "–", "―", "/", "//", "\\", "无", "空", "〇"}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -126,7 +127,7 @@ class _Column:
         plain = np.zeros(len(codes), dtype=bool)
         texts = (self.known.texts if self.known is not None
                  else self.raw.map(type).eq(str).to_numpy(dtype=bool))
-        plain[texts] = _ascii_digits(codes[texts])
+        plain[texts] = ascii_digits(codes[texts])
         rest = ~plain & ~blank
         if rest.any():
             codes[rest] = self._code_slowly(self.raw[rest]).to_numpy(dtype=object)
