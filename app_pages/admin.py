@@ -8,9 +8,10 @@ import datetime as dt
 import streamlit as st
 
 from liushou_dash.core import settings
+from liushou_dash.core.actors import ROLE_LABELS, ROLES
 from liushou_dash.reports import export
 from liushou_dash.web import session, views
-from liushou_dash.workflow import administration, auth
+from liushou_dash.workflow import accounts, administration, meeting_links, passwords, throttle
 
 actor = session.page_actor("admin")
 engine = session.engine()
@@ -26,27 +27,27 @@ def users_tab() -> None:
         left, right = st.columns(2)
         username = left.text_input("用户名", help="2–50 位小写字母、数字或 _ . -")
         display_name = right.text_input("姓名")
-        role = left.selectbox("角色", auth.ROLES, format_func=auth.ROLE_LABELS.get)
+        role = left.selectbox("角色", ROLES, format_func=ROLE_LABELS.get)
         township = right.selectbox("所属乡镇（仅乡镇填报员）", [NO_TOWNSHIP, *townships],
                                    format_func=lambda c: townships.get(c, "（不指定）"))
-        password = left.text_input("初始密码", type="password", help=auth.PASSWORD_RULES)
+        password = left.text_input("初始密码", type="password", help=passwords.PASSWORD_RULES)
         if st.form_submit_button("创建", type="primary"):
-            session.act(auth.create_user, actor, username, role, password, township or None,
+            session.act(accounts.create_user, actor, username, role, password, township or None,
                         display_name, done=lambda user: f"已创建账号 {user.username}")
     st.markdown("**管理已有账号**")
     name = st.selectbox("账号", users["用户名"].tolist())
     left, right = st.columns(2)
     new_password = left.text_input("重置为新密码", type="password", key="reset_password",
-                                   help=f"{auth.PASSWORD_RULES}；该账号已有的登录随即结束")
+                                   help=f"{passwords.PASSWORD_RULES}；该账号已有的登录随即结束")
     if left.button("重置密码"):
-        session.act(auth.reset_password, actor, name, new_password, done=f"已重置 {name} 的密码")
+        session.act(accounts.reset_password, actor, name, new_password, done=f"已重置 {name} 的密码")
     if left.button("解除登录等待", help="密码多次输错后，该账号每次登录前须等待片刻（最长 "
-                   f"{auth.ACCOUNT_DELAY.cap.seconds} 秒）；解除后可立即登录"):
-        session.act(auth.unlock_user, actor, name, done=f"已解除 {name} 的登录等待")
+                   f"{throttle.ACCOUNT_DELAY.cap.seconds} 秒）；解除后可立即登录"):
+        session.act(accounts.unlock_user, actor, name, done=f"已解除 {name} 的登录等待")
     if right.button("停用账号"):
-        session.act(auth.set_active, actor, name, False, done=f"已停用 {name}")
+        session.act(accounts.set_active, actor, name, False, done=f"已停用 {name}")
     if right.button("启用账号"):
-        session.act(auth.set_active, actor, name, True, done=f"已启用 {name}")
+        session.act(accounts.set_active, actor, name, True, done=f"已启用 {name}")
 
 
 def master_tab() -> None:
@@ -100,14 +101,68 @@ def audit_tab() -> None:
                            icon=":material/download:")
 
 
+NEW_LINK = "admin_new_meeting_link"  # st.session_state: the link just made, shown once
+OPEN_TAB = "admin_open_tab"          # st.session_state: the tab to show after an action's rerun
+LINKS_TAB = "会议大屏链接"
+
+
+def _made(created: meeting_links.Created) -> str:
+    st.session_state[NEW_LINK] = created
+    st.session_state[OPEN_TAB] = LINKS_TAB
+    return (f"已生成会议大屏链接（编号 {created.id}，有效至 "
+            f"{meeting_links.when(created.expires_at)}）")
+
+
+def _revoked(link_id: int) -> str:
+    st.session_state[OPEN_TAB] = LINKS_TAB
+    return f"已撤销编号 {link_id} 的会议大屏链接"
+
+
+def meeting_links_tab() -> None:
+    st.caption("会议大屏链接让联席会议的电脑不登录即可显示会议大屏：只读，打不开其他页面，也不能下载；"
+               "刷新页面（F5）不会退回登录页。链接到期或被撤销后，大屏在下一次自动刷新时显示链接已失效。"
+               "每次打开都记入审计日志。")
+    created = st.session_state.pop(NEW_LINK, None)
+    if created is not None:
+        st.warning("链接只在此显示这一次，请立即复制（点右上角的复制按钮），"
+                   "在会议室电脑的浏览器中打开；离开或刷新本页后无法再次查看。")
+        st.code(session.site_address() + created.path, language=None)
+    low, high = meeting_links.HOURS_RANGE
+    with st.form("meeting_link", clear_on_submit=True):
+        st.markdown("**生成新链接**")
+        left, middle, right = st.columns([1, 2, 2])
+        hours = left.number_input("有效时长（小时）", min_value=low, max_value=high,
+                                  value=meeting_links.DEFAULT_HOURS, step=1)
+        note = middle.text_input("说明", max_chars=meeting_links.NOTE_LENGTH,
+                                 placeholder="如：2026年12月联席会议")
+        places = right.multiselect("显示的乡镇", list(townships), format_func=townships.get,
+                                   placeholder="不选即全部乡镇")
+        if st.form_submit_button("生成链接", type="primary"):
+            session.act(meeting_links.create, actor, int(hours), places, note, done=_made)
+    table = meeting_links.links(engine, actor)
+    if table.empty:
+        st.caption("还没有生成过会议大屏链接。")
+        return
+    session.table(table)
+    live = meeting_links.revocable(table)
+    if live:
+        left, _ = st.columns([1, 2])
+        chosen = left.selectbox("撤销链接", live, format_func=lambda n: f"编号 {n}")
+        if left.button("撤销", help="撤销后，正在使用该链接的大屏在下一次自动刷新时显示链接已撤销"):
+            session.act(meeting_links.revoke, actor, chosen, done=lambda _: _revoked(chosen))
+
+
 session.show_flash()
 st.title("管理")
-users, master, deadline, log = st.tabs(["用户", "主数据", "上报截止日", "审计日志"])
+users, master, deadline, links, log = st.tabs(
+    ["用户", "主数据", "上报截止日", LINKS_TAB, "审计日志"], default=st.session_state.pop(OPEN_TAB, None))
 with users:
     users_tab()
 with master:
     master_tab()
 with deadline:
     deadline_tab()
+with links:
+    meeting_links_tab()
 with log:
     audit_tab()

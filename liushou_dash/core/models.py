@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
@@ -141,12 +140,23 @@ class Submission(Base):
                       Index("ix_submissions_township", "township_code", "period"))
 
 
-def _school_return_columns() -> dict:
-    return {f.key: mapped_column(Integer, nullable=False, default=0)
-            for f in catalog.SCHOOLS.count_fields}
+# The column a catalogue field of each kind is stored in: the return sheets' columns come from
+# the catalogue, so a field added there is a column here (and an Alembic revision).
+_KIND_TYPES = {catalog.CODE: Text, catalog.TEXT: Text, catalog.COUNT: Integer,
+               catalog.NUMBER: Float, catalog.MONEY: Numeric(14, 2), catalog.DATE: Date,
+               catalog.ENUM: String(10), catalog.BOOL: Boolean}
 
 
-# Built with type() because its count columns come from the catalogue.
+def _field_columns(fields, default=None, **instead) -> dict:
+    """A column for each of `fields`, typed by its kind and NULL-able when the sheet may leave
+    the field out, with `default` if given; `instead`: key -> the column a field gets instead."""
+    extra = {} if default is None else {"default": default}
+    return {f.key: instead[f.key] if f.key in instead
+            else mapped_column(_KIND_TYPES[f.kind], nullable=not f.required, **extra)
+            for f in fields}
+
+
+# Built with type() because its columns come from the catalogue.
 SchoolReturn = type("SchoolReturn", (Base,), {
     "__tablename__": "school_returns",
     "__doc__": "One school's row of the 学校月报 sheet in one submission.",
@@ -154,10 +164,10 @@ SchoolReturn = type("SchoolReturn", (Base,), {
     "submission_id": mapped_column(ForeignKey("submissions.id"), index=True, nullable=False),
     "township_code": mapped_column(String(9), nullable=False),
     "period": mapped_column(String(7), nullable=False),
-    "school_code": mapped_column(String(10), nullable=False),
-    "school_name": mapped_column(Text),
-    "note": mapped_column(Text),
-    **_school_return_columns(),
+    # the code of a row of schools; then the counts, a blank one stored as 0
+    **_field_columns([f for f in catalog.SCHOOLS.fields if f.kind != catalog.COUNT],
+                     school_code=mapped_column(String(10), nullable=False)),
+    **_field_columns(catalog.SCHOOLS.count_fields, default=0),
     "__table_args__": (Index("ix_school_returns_period", "period", "township_code"),),
 })
 
@@ -166,10 +176,12 @@ def _total_columns() -> dict:
     """Σ of every school count of a submission; NULL when it carries no school rows, so that
     a township without school returns stays missing instead of reading as zero."""
     counts = {f.key: mapped_column(Integer) for f in catalog.SCHOOLS.count_fields}
+    tallies = {catalog.schools_with(f.key): mapped_column(Integer)
+               for f in catalog.SCHOOLS.count_fields}  # schools_reported: its own column
     homes = {key: mapped_column(Integer) for key in
              ("homes", "homes_standardized", "villages_with_home", "schools_with_home")}
     money = {key: mapped_column(Numeric(16, 2)) for key in ("allocated", "disbursed")}
-    return {**counts, **homes, **money}
+    return {**counts, **tallies, **homes, **money}
 
 
 # The rollup (liushou_dash/rollup.py): one row per submission, written in the transaction
@@ -188,9 +200,10 @@ SubmissionTotals = type("SubmissionTotals", (Base,), {
 def _township_month_columns() -> dict:
     """The township table's stored columns (metrics.township_table adds names and rates,
     and judges on_time from the first upload against the deadline of the day)."""
-    counts = {f.key: mapped_column(Integer) for f in catalog.SCHOOLS.count_fields}
+    counts = {key: mapped_column(Integer)
+              for key in (*catalog.SCHOOL_COUNT_KEYS, *catalog.SCHOOL_TALLY_KEYS)}
     measures = {m.key: mapped_column(Float if m.money else Integer)
-                for m in catalog.MEASURES if m.key != "on_time"}
+                for m in catalog.MEASURES if m.stored}
     return {**counts, **measures, "first_upload": mapped_column(DateTime),
             "status": mapped_column(String(10))}  # the current submission's, if any
 
@@ -210,42 +223,26 @@ TownshipMonth = type("TownshipMonth", (Base,), {
 })
 
 
-class Home(Base):
-    """One row of the 留守儿童之家 sheet in one submission."""
-    __tablename__ = "homes"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    township_code: Mapped[str] = mapped_column(String(9))
-    home_code: Mapped[str] = mapped_column(Text, index=True)  # ingest's E04 across townships
-    name: Mapped[str] = mapped_column(Text)
-    host_type: Mapped[str] = mapped_column(String(10))
-    host_code: Mapped[str | None] = mapped_column(Text)
-    lon: Mapped[float | None] = mapped_column(Float)
-    lat: Mapped[float | None] = mapped_column(Float)
-    established: Mapped[dt.date | None] = mapped_column(Date)
-    standardized: Mapped[bool] = mapped_column(Boolean)
-    has_phone: Mapped[bool] = mapped_column(Boolean)
-    has_video: Mapped[bool] = mapped_column(Boolean)
-    books: Mapped[int] = mapped_column(Integer)
-    open_hours: Mapped[float] = mapped_column(Float)
-    staff: Mapped[int] = mapped_column(Integer)
-    children_served: Mapped[int] = mapped_column(Integer)
+Home = type("Home", (Base,), {
+    "__tablename__": "homes",
+    "__doc__": "One row of the 留守儿童之家 sheet in one submission.",
+    "id": mapped_column(Integer, primary_key=True),
+    "submission_id": mapped_column(ForeignKey("submissions.id"), index=True, nullable=False),
+    "township_code": mapped_column(String(9), nullable=False),
+    **_field_columns(catalog.HOMES.fields,  # home_code indexed for ingest's E04 across townships
+                     home_code=mapped_column(Text, index=True, nullable=False)),
+})
 
 
-class FundingEntry(Base):
-    """One row of the 资金 ledger in one submission (the township's year to date)."""
-    __tablename__ = "funding"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    township_code: Mapped[str] = mapped_column(String(9))
-    year: Mapped[int] = mapped_column(Integer)
-    date: Mapped[dt.date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(4))
-    source: Mapped[str] = mapped_column(String(10))
-    category: Mapped[str] = mapped_column(String(10))
-    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
-    description: Mapped[str | None] = mapped_column(Text)
-    voucher: Mapped[str | None] = mapped_column(Text)
+FundingEntry = type("FundingEntry", (Base,), {
+    "__tablename__": "funding",
+    "__doc__": "One row of the 资金 ledger in one submission (the township's year to date).",
+    "id": mapped_column(Integer, primary_key=True),
+    "submission_id": mapped_column(ForeignKey("submissions.id"), index=True, nullable=False),
+    "township_code": mapped_column(String(9), nullable=False),
+    "year": mapped_column(Integer, nullable=False),
+    **_field_columns(catalog.FUNDING.fields, kind=mapped_column(String(4), nullable=False)),
+})
 
 
 class AuditEntry(Base):
@@ -266,3 +263,22 @@ class AuditEntry(Base):
     row_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("seq", name="uq_audit_seq"),)
+
+
+class MeetingLink(Base):
+    """A read-only link to the meeting screen that an administrator hands to the meeting
+    room's PC (workflow/meeting_links.py). Only the SHA-256 of its token is stored: the token
+    itself is shown once, when the link is made. It opens the meeting screen alone, until it
+    expires or is revoked."""
+    __tablename__ = "meeting_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(100), default="")      # which meeting, in words
+    townships: Mapped[str | None] = mapped_column(Text)  # codes, comma-separated; NULL: all
+    created_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(50))
+
+    __table_args__ = (Index("ux_meeting_links_token_hash", "token_hash", unique=True),)

@@ -1,5 +1,5 @@
-"""The administrator's 管理 page in the core (DESIGN.md "Pages": 管理): master data and
-boundaries from files, the monthly deadline, the audit log.
+"""What the administrator's 管理 page does, without Streamlit: master data and boundaries
+from files, the monthly deadline, the audit log.
 
 Every function takes the acting user and checks the administrator role through
 auth.acting, which audits a refusal; every write leaves an audit row.
@@ -17,6 +17,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.engine import Engine
 
 from liushou_dash.core import audit
+from liushou_dash.core.actors import ROLE_LABELS, Actor
 from liushou_dash.core.masterdata import (
     MasterDataError,
     master_from_sheets,
@@ -34,8 +35,8 @@ from liushou_dash.core.models import (
 )
 from liushou_dash.core.settings import DEADLINE_SETTING, deadline_day
 from liushou_dash.ingest.read import Unreadable, read_upload
-from liushou_dash.workflow import auth, changes
-from liushou_dash.workflow.auth import Actor, acting
+from liushou_dash.workflow import accounts, changes, meeting_links
+from liushou_dash.workflow.auth import acting
 
 ADMIN = "admin"
 DEADLINE_RANGE = (1, 28)     # every month has a 28th
@@ -52,10 +53,11 @@ ACTION_LABELS = {
     "unlock": "解锁", "roll_back": "回退", "download": "下载数据", "load_master": "导入主数据",
     "load_boundaries": "导入乡镇边界", "set_deadline": "设置上报截止日",
     "seed_demo": "生成示例数据", "migrate": "升级数据库结构", "backup": "备份数据库",
-    "restore": "恢复数据库",
+    "restore": "恢复数据库", **meeting_links.ACTION_LABELS,
 }
 OBJECT_LABELS = {"user": "账号", "submission": "提交", "masterdata": "主数据",
-                 "setting": "设置", "download": "下载", "audit": "审计日志", "database": "数据库"}
+                 "setting": "设置", "download": "下载", "audit": "审计日志", "database": "数据库",
+                 meeting_links.OBJECT_TYPE: "会议大屏链接"}
 # The audit rows' details (audit.record's keyword arguments, stored as JSON) in words.
 DETAIL_LABELS = {
     "refused": "被拒操作", "reason": "原因", "failures": "近期输错次数", "until": "截至",
@@ -67,9 +69,9 @@ DETAIL_LABELS = {
     "stored": "已导入", "without": "缺边界乡镇数", "before": "原值", "after": "新值",
     "township": "乡镇", "period": "月份", "user": "用户", "actions": "操作", "since": "起",
     "level": "层级", "format": "格式", "scale": "规模", "counties": "县数", "periods": "月数",
-    "submissions": "提交份数",
+    "submissions": "提交份数", "note": "说明", "created_by": "创建人",
 }
-_DETAIL_VALUES = {"refused": ACTION_LABELS, "actions": ACTION_LABELS, "role": auth.ROLE_LABELS,
+_DETAIL_VALUES = {"refused": ACTION_LABELS, "actions": ACTION_LABELS, "role": ROLE_LABELS,
                   "status_before": STATUS_LABELS, "status_after": STATUS_LABELS,
                   "status": STATUS_LABELS, "level": {"township": "乡镇", "school": "学校"},
                   "scale": {"county": "县", "city": "市", "province": "省"}}
@@ -237,7 +239,7 @@ def set_deadline_day(engine: Engine, actor: Actor, day: int) -> None:
 # --- Users and the audit log -------------------------------------------------------------------
 
 def users_table(engine: Engine, actor: Actor) -> pd.DataFrame:
-    frame = auth.list_users(engine, actor)
+    frame = accounts.list_users(engine, actor)
     frame["active"] = frame["active"].map({True: "是", False: "否"})
     return frame[list(USER_COLUMNS)].rename(columns=USER_COLUMNS)
 
