@@ -88,7 +88,10 @@ def test_the_cockpit_trend_draws_each_rate_of_each_month_in_chinese(year):
     for axis in ("x", "y"):
         assert CJK.search(spec["encoding"][axis]["title"])
     assert spec["encoding"]["y"]["axis"]["format"] == ".1%"
-    assert spec["encoding"]["tooltip"][-1]["format"] == ".1%"
+    assert spec["encoding"]["tooltip"][2]["format"] == ".1%"
+    assert spec["encoding"]["tooltip"][3]["field"] == charts.TREND_COVERAGE   # "27/29" a month
+    assert list(data[charts.TREND_COVERAGE][:len(series)]) == [
+        f"{r}/{e}" for r, e in zip(series["reported"], series["expected"])]
     assert spec["encoding"]["x"]["sort"] == [periods.period_label(p) for p in series["period"]]
     assert len(data) == len(series) * len(keys)
     for key in keys:  # every point is the county's rate of that month
@@ -148,20 +151,6 @@ def test_the_map_needs_no_base_map_no_tiles_and_no_style(township_map):
     assert "mapStyle" not in spec and "mapProvider" not in spec
     assert [view["@@type"] for view in spec["views"]] == ["OrthographicView"]
     assert not re.search(r"https?://", township_map.deck.to_json())
-
-
-def test_the_map_colours_townships_by_class_and_says_so_in_a_legend(township_map, month):
-    spec = json.loads(township_map.deck.to_json())
-    polygons = next(layer for layer in spec["layers"] if layer["id"] == "townships")
-    values = month["paired_rate"].astype(float)
-    worst = month.loc[values.idxmin(), "township_name"]
-    best = month.loc[values.idxmax(), "township_name"]
-    fill = {row["tooltip"].split("\n")[0]: row["fill"] for row in polygons["data"]}
-    assert fill[worst][:3] == [int(maps.JUDGED[0][i:i + 2], 16) for i in (1, 3, 5)]
-    assert fill[best][:3] == [int(maps.JUDGED[-1][i:i + 2], 16) for i in (1, 3, 5)]
-    assert [entry.colour for entry in township_map.legend[:5]] == list(maps.JUDGED)
-    assert township_map.legend[-1].colour == maps.NO_DATA_COLOUR  # two townships missing
-    assert township_map.synthetic
 
 
 def test_the_tooltip_says_name_value_and_fraction_in_chinese(township_map, month):

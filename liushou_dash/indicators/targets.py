@@ -20,9 +20,12 @@ LABELS = {MET: messages.TARGET_MET, NEAR: messages.TARGET_NEAR, MISSED: messages
 COLOURS = {MET: "green", NEAR: "orange", MISSED: "red"}   # Streamlit's named colours
 CELL_STYLES = {MET: "background-color: #e2f3e5", NEAR: "background-color: #fff0d4",
                MISSED: "background-color: #fbdedd"}
+# The same three hues, strong enough to fill a township on the map (a pale cell colour would
+# not tell a projected township from the grey of one without data).
+FILLS = {MET: "#2f9e44", NEAR: "#f59f00", MISSED: "#e03530"}
 # Without a pass mark in rules.toml, a value within 5% of its target counts as near.
 NEAR_SHARE = 0.05
-PACED = ("disbursement_rate",)
+PACED = tuple(i.key for i in catalog.INDICATORS if i.paced)  # judged against the even pace
 
 
 def even_pace(period: str) -> float:
@@ -55,6 +58,41 @@ def status(key: str, value, period: str | None = None) -> str | None:
     if better == "lower":
         return MET if value <= goal else NEAR if value <= goal * (1 + NEAR_SHARE) else MISSED
     return MET if value >= goal else NEAR if value >= _pass_mark(key, goal) else MISSED
+
+
+def _threshold(key: str, value: float) -> str:
+    """A threshold as a legend writes it: 90%, 83.3%, 3.15, 0人 (no trailing zeros)."""
+    indicator = catalog.INDICATORS_BY_KEY[key]
+    text = (f"{value * 100:.1f}" if indicator.is_percent else f"{value:.2f}").rstrip("0")
+    text = text.rstrip(".")
+    if indicator.is_percent:
+        return f"{text}%"
+    return text if indicator.is_rate else f"{text}{indicator.unit}"
+
+
+def legend(key: str, period: str | None = None) -> tuple[tuple[str, str], ...]:
+    """Each status `status` can give indicator `key` in `period`, with the values it covers,
+    best first: ((MET, "达标 ≥100%"), (NEAR, "接近目标 90%–100%"), (MISSED, "未达标 <90%")).
+    Empty when the indicator has no target. The bands are the ones `status` draws."""
+    goal = target(key, period) if key in catalog.INDICATORS_BY_KEY else None
+    if goal is None:
+        return ()
+    better = catalog.INDICATORS_BY_KEY[key].better
+    if better == "zero":
+        return ((MET, f"{LABELS[MET]} {_threshold(key, 0)}"),
+                (MISSED, f"{LABELS[MISSED]} >{_threshold(key, 0)}"))
+    if better == "lower":
+        goal_text, near = _threshold(key, goal), _threshold(key, goal * (1 + NEAR_SHARE))
+        return ((MET, f"{LABELS[MET]} ≤{goal_text}"),
+                (NEAR, f"{LABELS[NEAR]} {goal_text}–{near}"),
+                (MISSED, f"{LABELS[MISSED]} >{near}"))
+    mark = _pass_mark(key, goal)
+    goal_text, mark_text = _threshold(key, goal), _threshold(key, mark)
+    if mark >= goal:  # a pass mark at the goal leaves nothing in between
+        return ((MET, f"{LABELS[MET]} ≥{goal_text}"), (MISSED, f"{LABELS[MISSED]} <{goal_text}"))
+    return ((MET, f"{LABELS[MET]} ≥{goal_text}"),
+            (NEAR, f"{LABELS[NEAR]} {mark_text}–{goal_text}"),
+            (MISSED, f"{LABELS[MISSED]} <{mark_text}"))
 
 
 def statuses(column: pd.Series, key: str, period: str | None = None) -> pd.Series:
