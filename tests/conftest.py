@@ -1,10 +1,15 @@
+"""Databases for the tests: the demo county's master data (`engine`, `pg_engine`,
+`any_engine`), and the seeded demo county the page tests share (`demo_site`,
+`demo_county`)."""
 import os
 import shutil
 
 import pytest
 
 from liushou_dash.core.db import make_engine
-from liushou_dash.workflow import auth
+from liushou_dash.workflow import passwords
+from tests.apptest import CLERK_TOWNSHIP, ROLES, account
+from tests.demo_db import seeded_file
 from tests.fixtures import county_engine
 
 PG_URL = os.environ.get("LIUSHOU_TEST_PG_URL")
@@ -14,7 +19,7 @@ PG_URL = os.environ.get("LIUSHOU_TEST_PG_URL")
 def fast_bcrypt(monkeypatch):
     """The cheapest bcrypt cost, so that tests logging in dozens of times stay fast;
     test_auth.test_default_cost checks the real one."""
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setattr(passwords, "BCRYPT_ROUNDS", 4)
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +53,29 @@ def pg_engine():
 def any_engine(request):
     """The same test on SQLite and, when LIUSHOU_TEST_PG_URL is set, on PostgreSQL."""
     return request.getfixturevalue("engine" if request.param == "sqlite" else "pg_engine")
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory, county_db_file):
+    """(engine, {role: Actor}): one copy of the seeded demo county (tests.demo_db: 13 months
+    up to 2026-10) that the page tests of the whole session read, never changing its data
+    (they add audit rows only), with an account of every role made before any page reads
+    it: a new account moves the data version, so none is made later and the cache stays
+    warm across tests and modules.
+    Defined here, not in tests/apptest.py: a session fixture imported into several modules
+    would be made once per module."""
+    path = tmp_path_factory.mktemp("demo_site") / "demo.db"
+    shutil.copy(seeded_file(tmp_path_factory, county_db_file), path)
+    engine = make_engine(f"sqlite:///{path}")
+    with pytest.MonkeyPatch.context() as patch:   # fast_bcrypt is per test
+        patch.setattr(passwords, "BCRYPT_ROUNDS", 4)
+        people = {role: account(engine, role, CLERK_TOWNSHIP if role == "clerk" else None)
+                  for role in ROLES}
+    yield engine, people
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_county(demo_site):
+    """The shared demo county's engine (demo_site), for computing what its pages show."""
+    return demo_site[0]

@@ -1,6 +1,6 @@
 """Townships uploading at the same moment, each from its own process, and an upload killed
-in the middle of its transaction (DESIGN.md "Deployment": SQLite in WAL mode for one county,
-PostgreSQL for more).
+in the middle of its transaction (README.md "数据库": SQLite in WAL mode for one county,
+PostgreSQL for more; "看板月表" for two townships that are a month's first upload at once).
 
 The processes are forked (multiprocessing, "fork"), so each is a separate OS process with
 its own database connection, as every Streamlit replica and command line is; forking saves

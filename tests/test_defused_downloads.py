@@ -27,10 +27,11 @@ from streamlit.testing.v1 import AppTest
 from liushou_dash import catalog
 from liushou_dash.catalog import YES
 from liushou_dash.cli import main as cli
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import dispose_engines, make_engine, transaction
 from liushou_dash.ingest.store import store_submission
 from liushou_dash.reports import export
-from liushou_dash.workflow import administration, auth, review, uploads
+from liushou_dash.workflow import accounts, administration, passwords, review, uploads
 from liushou_dash.workflow.downloads import audit_download
 from tests.apptest import APP, fine, sign_in, url_of, widget
 from tests.fixtures import (
@@ -43,7 +44,7 @@ from tests.fixtures import (
     township_schools,
 )
 from tests.returns import to_xls, workbook
-from tests.test_app import downloads  # noqa: F401  (a fixture: the files handed out)
+from tests.apptest import downloads  # noqa: F401  (a fixture: the files handed out)
 
 PLANTED = ('=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "-1+1", "@SUM(A1)",
            "＝１＋１", "＋1", "－1", "＠x")
@@ -70,13 +71,13 @@ def county(tmp_path_factory, county_db_file):
     shutil.copy(county_db_file, path)
     engine = make_engine(f"sqlite:///{path}")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(auth, "BCRYPT_ROUNDS", 4)
+        patch.setattr(passwords, "BCRYPT_ROUNDS", 4)
         people = {"admin": make_user(engine, "boss", "admin"),
                   "staff": make_user(engine, "checker", "staff"),
                   "clerk": make_user(engine, "clerk108", "clerk", TOWNSHIP),
                   "other": make_user(engine, "clerk101", "clerk", OTHER_TOWNSHIP)}
         for number, (township, name) in enumerate(zip(OWING, PLANTED)):
-            auth.create_user(engine, auth.Actor.system(), f"owing{number}", "clerk",
+            accounts.create_user(engine, Actor.system(), f"owing{number}", "clerk",
                              PASSWORD, township_code=township, display_name=name)
     administration.load_master_file(engine, people["admin"], _renamed_schools(engine), "schools.csv")
     correction = _returns(engine, people)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import time
 import tracemalloc
 import zipfile
 
@@ -189,22 +188,26 @@ def test_e01_docx_is_not_a_spreadsheet(engine):
     refused(engine, out.getvalue(), "E01")
 
 
-def test_e01_zip_bomb_refused_fast_without_inflating(engine):
+def test_e01_zip_bomb_refused_without_inflating(engine):
+    """Refused from the sizes its directory declares, before any of it is inflated: the
+    sheet's compressed data is broken a few megabytes in, so inflating would have failed
+    on it with another message. (How fast it is refused is bench/'s business, not a
+    test's.)"""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("xl/workbook.xml", "<workbook/>")
         z.writestr("xl/worksheets/sheet1.xml", b"0" * (1024 * 1024 * 1024))
-    data = out.getvalue()
+    data = bytearray(out.getvalue())
     assert len(data) < 2 * 1024 * 1024
+    data[4096:4160] = b"\xff" * 64    # inside the sheet's deflate stream: an invalid block
     tracemalloc.start()
-    started = time.perf_counter()
-    report = ingest(engine, data)
-    elapsed = time.perf_counter() - started
+    report = ingest(engine, bytes(data))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert codes(report) == ["E01"]
-    assert elapsed < 1.0 and peak < 64 * 1024 * 1024
+    assert "压缩炸弹" in report.errors[0].message
+    assert peak < 64 * 1024 * 1024
 
 
 def test_e01_zip_bomb_with_lying_sizes(engine):

@@ -17,7 +17,7 @@ from liushou_dash.core.masterdata import DEMO_DIR, MasterDataError
 from liushou_dash.core.models import School
 from liushou_dash.reports import export
 from liushou_dash.web import views
-from liushou_dash.workflow import administration, auth
+from liushou_dash.workflow import administration, auth, throttle
 from tests.apptest import app_on, fine, press, table_with, widget  # noqa: F401
 from tests.fixtures import PASSWORD, TOWNSHIP, audit_rows, make_user
 from tests.test_upload_bombs import with_cell
@@ -114,12 +114,12 @@ def test_the_admin_resets_their_own_password_only_in_the_sidebar(engine, page):
 
 def test_the_users_table_shows_a_login_delay_and_the_admin_lifts_it(engine, page):
     make_user(engine, "staffy", "staff")
-    for _ in range(auth.ACCOUNT_DELAY.most):   # a stranger, all at once
+    for _ in range(throttle.ACCOUNT_DELAY.most):   # a stranger, all at once
         with pytest.raises(auth.LoginError):
             auth.authenticate(engine, "staffy", "Guess-123456", address="203.0.113.9")
     app = page()
     users = table_with(app, "用户名").set_index("用户名")
-    assert users.loc["staffy", "近期输错次数"] == auth.ACCOUNT_DELAY.free + 1
+    assert users.loc["staffy", "近期输错次数"] == throttle.ACCOUNT_DELAY.free + 1
     assert pd.notna(users.loc["staffy", "登录等待至"])
 
     widget(app.selectbox, "账号").set_value("staffy")

@@ -11,11 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from liushou_dash import cli
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import session_maker
 from liushou_dash.core.models import Submission
 from liushou_dash.ingest.handback import ERROR_FILL
 from liushou_dash.workflow import review, uploads
-from liushou_dash.workflow.auth import Actor
 from tests.apptest import app_on, fine, table_with, url_of, widget  # noqa: F401
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
