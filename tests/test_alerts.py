@@ -12,10 +12,12 @@ import pytest
 from liushou_dash import catalog
 from liushou_dash.catalog.rules import load_rules
 from liushou_dash.core import periods, settings
+from liushou_dash.core.filtering import Filter
 from liushou_dash.indicators import alerts, stored
 from liushou_dash.reports.export import export_table
+from liushou_dash.workflow import review
 from tests.demo_db import LATEST, TODAY, demo_engine  # noqa: F401  (a fixture)
-from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, funding_frame, school_frame
+from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, funding_frame, make_user, school_frame
 from tests.test_metrics import submit
 
 VISITS_ONLY = dataclasses.replace(load_rules(), pass_marks={"visit_rate": 0.8})
@@ -61,10 +63,28 @@ def test_no_unguarded_children_no_alert(engine):
     assert alerts.unguarded(engine, "2026-06") == []
 
 
-def test_approved_only_leaves_out_what_is_not_yet_approved(engine):
+def test_approved_only_still_alerts_an_unattended_child_marked_unreviewed(engine):
+    """No filter hides a child without a guardian: the approved-only view alerts the
+    current return's, marked 未审核."""
     submit(engine, TOWNSHIP, "2026-06", {"schools": with_unguarded(school_frame(engine), {0: 1})})
-    assert len(alerts.unguarded(engine, "2026-06")) == 1
-    assert alerts.unguarded(engine, "2026-06", approved_only=True) == []
+    everyone, approved = (alerts.unguarded(engine, "2026-06", approved_only=flag)
+                          for flag in (False, True))
+    assert everyone == approved and len(approved) == 1
+    assert approved[0].message.endswith("（未审核）") and approved[0].count == 1
+
+
+def test_a_returned_return_still_alerts_its_unattended_child(engine):
+    """Returned means not counted (figures, rankings), never unseen: the alert stays,
+    marked 已退回待重报, while the township's figures leave the table."""
+    staff = make_user(engine, "staff9", "staff")
+    sid = submit(engine, TOWNSHIP, "2026-06",
+                 {"schools": with_unguarded(school_frame(engine), {0: 2})})
+    review.return_submission(engine, staff, sid, "学校数据需核实")
+    found = alerts.unguarded(engine, "2026-06")
+    assert [a.count for a in found] == [2] and "已退回待重报" in found[0].message
+    month = stored.township_table(engine, Filter(("2026-06",)))
+    row = month.set_index("township_code").loc[TOWNSHIP]
+    assert row["reported"] == 0 and row["returned"] == 1 and pd.isna(row["guardian_none"])
 
 
 # --- 逾期未报 --------------------------------------------------------------------------------
@@ -179,9 +199,12 @@ def test_the_demo_countys_alerts_follow_from_its_export(demo_engine):
 
     unguarded = schools[schools["guardian_none"] > 0]
     assert len(unguarded) > 0
-    assert [a.school_code for a in by_kind[alerts.UNGUARDED]] == list(unguarded["school_code"])
+    alerted = {a.school_code: a for a in by_kind[alerts.UNGUARDED]}
+    assert set(unguarded["school_code"]) <= set(alerted)   # the export counts no returned return
+    assert all("已退回待重报" in alerted[code].message
+               for code in set(alerted) - set(unguarded["school_code"]))
     assert {a.township_code for a in by_kind[alerts.MISSING_RETURN]} == set(
-        month.loc[month["reported"] == 0, "township_code"])
+        month.loc[(month["reported"] == 0) & (month["returned"] == 0), "township_code"])
     idle = month[(month["allocated"] > 0) & (month["disbursement_rate"] < 0.5)]
     assert {a.township_code for a in by_kind[alerts.FUNDS_IDLE]} == set(idle["township_code"])
     lagging = set()

@@ -10,12 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from liushou_dash.catalog import messages
-from liushou_dash.core import filtering, orgunits
-from liushou_dash.core.models import STATUS_LABELS, Submission
+from liushou_dash.core import audit, filtering, orgunits
+from liushou_dash.core.models import STATUS_LABELS, AuditEntry, Submission
 from liushou_dash.core.periods import due_date, period_end, periods_between
 from liushou_dash.indicators import composition, homes, ledger, ratios, stored
-from liushou_dash.workflow import progress
+from liushou_dash.workflow import progress, review
+from liushou_dash.workflow.downloads import audit_download
 from tests.demo_db import LATEST, PREVIOUS, TODAY, demo_engine  # noqa: F401  (a fixture)
+from tests.fixtures import TOWNSHIP, make_user, school_frame
+from tests.test_metrics import submit
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +127,8 @@ def test_statuses_follow_the_current_submissions_and_the_deadline(demo_engine, m
         expected = STATUS_LABELS[current[code]] if code in current else (
             messages.OVERDUE if TODAY > due_date(LATEST) else messages.NOT_DUE)
         assert status == expected, code
-    reported = month["reported"].astype(bool)
-    assert set(latest.index[~reported]) == set(latest.index[latest["status"] == messages.OVERDUE])
+    owing = ~month["reported"].astype(bool) & ~month["returned"].astype(bool)
+    assert set(latest.index[owing]) == set(latest.index[latest["status"] == messages.OVERDUE])
 
 
 def test_before_the_deadline_a_missing_return_is_not_yet_overdue(demo_engine):
@@ -155,11 +158,19 @@ def test_the_matrix_has_a_row_per_township_and_a_column_per_month(demo_engine, m
     assert set(table.stack()) <= set(progress.STATUS_ORDER)
 
 
-def test_data_as_of_is_the_newest_current_submission(demo_engine):
-    with demo_engine.connect() as conn:
-        newest = conn.scalar(select(func.max(Submission.submitted_at)).where(
-            Submission.is_current.is_(True)))
-    assert progress.data_as_of(demo_engine) == pd.Timestamp(newest).to_pydatetime()
+def test_data_as_of_follows_every_change_that_moves_a_figure(engine):
+    """数据截至 is the last upload, review, return or roll back, not the last upload only;
+    a download or a login moves no figure."""
+    staff = make_user(engine, "staff7", "staff")
+    sid = submit(engine, TOWNSHIP, "2026-06", {"schools": school_frame(engine)})
+    uploaded = audit.last_figure_change(engine)
+    review.return_submission(engine, staff, sid, "请核实")
+    with engine.connect() as conn:
+        returned_at = conn.scalar(select(func.max(AuditEntry.at))
+                                  .where(AuditEntry.action == "return"))
+    assert audit.last_figure_change(engine) == returned_at >= uploaded
+    audit_download(engine, staff, "export", file="x.csv")
+    assert audit.last_figure_change(engine) == returned_at
 
 
 def test_the_reporting_period_is_the_month_before_today():

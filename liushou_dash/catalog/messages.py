@@ -41,7 +41,9 @@ RANK, SCORE, RANK_CHANGE = "排名", "综合得分", "名次变化"
 MISSED_COUNT = "未达标项数"
 
 # --- Reporting progress -------------------------------------------------------------------------
-NOT_DUE, OVERDUE = "未报", "逾期"  # no return yet: before / after the deadline
+NOT_DUE, OVERDUE = "未报", "漏报"  # no return yet: before / after the deadline
+RESUBMIT = "已退回待重报"   # a returned return: not counted until submitted again
+UNREVIEWED = "未审核"      # a figure or an alert from a return not yet approved
 DUE_DATE, DAYS_LEFT, REVIEW_COMMENT, CLERKS = "截止日期", "剩余天数", "退回意见", "填报员"
 STATUS = "状态"
 DATA_AS_OF = "数据截至"

@@ -1,5 +1,6 @@
 """Small SQL helpers every reader shares: frames from statements (numbers as floats), IN lists
-in chunks, the conditions of "current" (and approved) submissions, a township filter.
+in chunks, the conditions of counted (current, not returned; approved) submissions, a township
+filter.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from liushou_dash.core.filtering import Filter
-from liushou_dash.core.models import APPROVED, Submission
+from liushou_dash.core.models import APPROVED, RETURNED, Submission
 
 _SQL_IN_CHUNK = 5000  # keeps IN lists under every driver's bound-parameter limit
 
@@ -39,11 +40,18 @@ def frame_in_chunks(conn: Connection, build, ids: list[int]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else read_frame(conn, build([]))
 
 
-def current_conditions(approved_only: bool) -> list:
-    """Conditions on Submission that select the data the dashboards show."""
-    conditions = [Submission.is_current.is_(True)]
+def current_conditions(approved_only: bool, submissions=None, counted: bool = True) -> list:
+    """Conditions on `submissions` (the table, or an alias of it) that select the data the
+    dashboards count: each township's current submission of a month, approved ones only when
+    `approved_only`. The one rule of a returned return: it is not counted (not in figures,
+    rankings, scores, the bulletin) until the township submits again, but it stays current,
+    so `counted=False` still reads it: its 无人监护 children are alerted all the same."""
+    table = Submission.__table__ if submissions is None else submissions
+    conditions = [table.c.is_current.is_(True)]
     if approved_only:
-        conditions.append(Submission.status == APPROVED)
+        conditions.append(table.c.status == APPROVED)
+    elif counted:
+        conditions.append(table.c.status != RETURNED)
     return conditions
 
 

@@ -46,7 +46,7 @@ from liushou_dash.catalog.columns import COUNT_KEYS
 from liushou_dash.core import rollup
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.models import (
-    APPROVED,
+    RETURNED,
     FundingEntry,
     School,
     Submission,
@@ -61,7 +61,7 @@ from liushou_dash.core.periods import (
     periods_between,
     previous_period,
 )
-from liushou_dash.core.queries import in_townships
+from liushou_dash.core.queries import current_conditions, in_townships
 
 # --- What a stored row holds, computed from the rollup ---------------------------------------
 # A province's month is ~2,600 township cells: one query finds each cell's current submission
@@ -81,12 +81,15 @@ def _months_with_ends(flt: Filter):
     return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("months")
 
 
-def _shown(submissions, flt: Filter, township) -> list:
-    """current_conditions's conditions on an alias of submissions, for one township."""
-    conditions = [submissions.c.township_code == township, submissions.c.is_current.is_(True)]
-    if flt.approved_only:
-        conditions.append(submissions.c.status == APPROVED)
-    return conditions
+def _shown(submissions, flt: Filter, township, counted: bool = True) -> list:
+    """current_conditions on an alias of submissions, for one township."""
+    return [submissions.c.township_code == township,
+            *current_conditions(flt.approved_only, submissions, counted)]
+
+
+def _counted(current):
+    """The cell's current submission counts (see current_conditions): it is not returned."""
+    return and_(current.c.id.is_not(None), current.c.status != RETURNED)
 
 
 def _sheet_source(flag: str, cell, current, flt: Filter, same_year: bool):
@@ -99,7 +102,8 @@ def _sheet_source(flag: str, cell, current, flt: Filter, same_year: bool):
               .where(*_shown(earlier, flt, cell.c.township_code), earlier.c[flag].is_(True),
                      earlier.c.period <= cell.c.period, *since)
               .order_by(earlier.c.period.desc()).limit(1).scalar_subquery())
-    return func.coalesce(case((current.c[flag].is_(True), current.c.id)), latest)
+    return func.coalesce(case((and_(current.c[flag].is_(True), _counted(current)), current.c.id)),
+                         latest)
 
 
 def _cells(flt: Filter):
@@ -123,7 +127,7 @@ def _cells(flt: Filter):
             .select_from(grid.outerjoin(current, and_(
                 current.c.period == grid.c.period,
                 current.c.period.in_(flt.periods),  # lets PostgreSQL plan an index scan
-                *_shown(current, flt, grid.c.township_code))))).subquery("cells")
+                *_shown(current, flt, grid.c.township_code, counted=False))))).subquery("cells")
 
 
 def _total_of(cells, counted, source: str, key: str):
@@ -158,16 +162,18 @@ def cells_statement(flt: Filter):
     cells, counted = _cells(flt), _TOTALS.alias("counted")
     villages = _per_township(Village.township_code, "villages")
     schools = _per_township(School.township_code, "schools")
-    has_rows = counted.c.schools_reported > 0  # a return without school rows has no counts
+    counts = cells.c.status != RETURNED  # a returned return is not counted (current_conditions)
+    has_rows = and_(counted.c.schools_reported > 0, counts)  # without school rows: no counts
     return (select(cells.c.period, cells.c.township_code, cells.c.township_name,
-                   *[case((has_rows, counted.c[key])).label(key) for key in COUNT_KEYS],
+                   *[case((has_rows, counted.c[key])).label(key)
+                     for key in (*COUNT_KEYS, *catalog.SCHOOL_TALLY_KEYS)],
                    villages.c.villages, schools.c.schools,
                    *[_total_of(cells, counted, "homes_id", key).label(key)
                      for key in rollup.HOME_KEYS],
                    _ledger_total(cells, counted, "allocated", catalog.ALLOCATED_KIND),
                    _ledger_total(cells, counted, "disbursed", catalog.DISBURSED_KIND),
                    literal(1).label("expected"),
-                   case((cells.c.current_id.is_not(None), 1), else_=0).label("reported"),
+                   case((and_(cells.c.current_id.is_not(None), counts), 1), else_=0).label("reported"),
                    cells.c.first_upload, cells.c.status)
             .select_from(cells.outerjoin(counted, counted.c.submission_id == cells.c.current_id)
                          .outerjoin(villages, villages.c.township_code == cells.c.township_code)

@@ -1,4 +1,4 @@
-"""Alerts the leading group must act on (DESIGN.md "Pages": cockpit, meeting screen, bulletin).
+"""Alerts the leading group must act on: the cockpit, the meeting screen, the bulletin.
 
 Four kinds, each a small function of the engine and a month; thresholds come from rules.toml:
 - unguarded:      a school reports children with 无人监护 (each one needs a guardian now);
@@ -19,12 +19,19 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 
 from liushou_dash import catalog
-from liushou_dash.catalog import wording
+from liushou_dash.catalog import messages, wording
 from liushou_dash.catalog.columns import format_percent
 from liushou_dash.catalog.rules import Rules, load_rules
 from liushou_dash.core import settings
 from liushou_dash.core.filtering import Filter
-from liushou_dash.core.models import STATUS_LABELS, Township, TownshipMonth
+from liushou_dash.core.models import (
+    APPROVED,
+    RETURNED,
+    STATUS_LABELS,
+    SUBMITTED,
+    Township,
+    TownshipMonth,
+)
 from liushou_dash.core.periods import (
     due_date,
     month_number,
@@ -35,14 +42,15 @@ from liushou_dash.indicators import readers
 from liushou_dash.indicators.stored import township_table
 
 UNGUARDED, MISSING_RETURN, BELOW_TARGET, FUNDS_IDLE = (
-    "unguarded", "missing_return", "below_target", "funds_idle")
+    "guardian_none", "missing_return", "below_target", "funds_idle")
 KINDS = (UNGUARDED, MISSING_RETURN, BELOW_TARGET, FUNDS_IDLE)
 KIND_LABELS = {UNGUARDED: "无人监护", MISSING_RETURN: "逾期未报", BELOW_TARGET: "连续未达标",
                FUNDS_IDLE: "资金拨付滞后"}
 DANGER, WARNING = "danger", "warning"
 LEVEL_LABELS = {DANGER: "紧急", WARNING: "提醒"}
-ON_TIME, LATE, MISSING, NOT_DUE = "on_time", "late", "missing", "not_due"
-REPORT_LABELS = {ON_TIME: "按时报送", LATE: "逾期报送", MISSING: "逾期未报", NOT_DUE: "未到截止日"}
+ON_TIME, LATE, MISSING, NOT_DUE, RESUBMIT = "on_time", "late", "missing", "not_due", "returned"
+REPORT_LABELS = {ON_TIME: "按时报送", LATE: "逾期报送", MISSING: "逾期未报", NOT_DUE: "未到截止日",
+                 RESUBMIT: messages.RESUBMIT}
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class Alert:
     school_code: str | None
     school_name: str | None
     message: str              # Chinese, for the user
+    count: int | None = None  # the children concerned (无人监护), where the alert counts any
 
 
 def alerts(engine: Engine, period: str, approved_only: bool = False,
@@ -96,11 +105,17 @@ def as_frame(found: list[Alert]) -> pd.DataFrame:
 UNGUARDED_COUNTS = ("left_behind", "guardian_none")  # what the alerts and the bulletin show
 
 
+# A child without a guardian is alerted from the current data under every filter: approved
+# only, or returned to the township, the alert stays, marked with the return's state.
+UNREVIEWED_MARKS = {SUBMITTED: messages.UNREVIEWED, RETURNED: messages.RESUBMIT, APPROVED: ""}
+
+
 def unguarded_schools(engine: Engine, period: str, approved_only: bool = False) -> pd.DataFrame:
     """The school rows of `period` that report children with 无人监护, by township and school:
-    ids, names and UNGUARDED_COUNTS."""
-    return readers.school_table(engine, Filter((period,), approved_only=approved_only),
-                                positive_only="guardian_none", counts=UNGUARDED_COUNTS)
+    ids, names, UNGUARDED_COUNTS and the return's review status. Read from every current
+    return whatever `approved_only` says (kept in the signature: every reader takes it)."""
+    return readers.school_table(engine, Filter((period,)), positive_only="guardian_none",
+                                counts=UNGUARDED_COUNTS, counted=False)
 
 
 def unguarded(engine: Engine, period: str, approved_only: bool = False) -> list[Alert]:
@@ -110,8 +125,14 @@ def unguarded(engine: Engine, period: str, approved_only: bool = False) -> list[
 def _unguarded_alerts(rows: pd.DataFrame) -> list[Alert]:
     return [Alert(UNGUARDED, DANGER, row.township_code, row.township_name, row.school_code,
                   row.school_name, f"{wording.place(row.township_name, row.school_name)}有"
-                  f"{int(row.guardian_none)}名留守儿童无人监护，须逐一落实监护责任")
+                  f"{int(row.guardian_none)}名留守儿童无人监护，须逐一落实监护责任"
+                  + _mark(row.status), int(row.guardian_none))
             for row in rows.itertuples()]
+
+
+def _mark(status: str) -> str:
+    mark = UNREVIEWED_MARKS.get(status, "")
+    return f"（{mark}）" if mark else ""
 
 
 # --- 报送情况 --------------------------------------------------------------------------------
@@ -128,14 +149,18 @@ def reporting_status(engine: Engine, period: str, today: dt.date | None = None) 
     first = pd.to_datetime(found.pop("first")).dt.normalize()
     late_days = (first - pd.Timestamp(due)).dt.days.clip(lower=0).astype("Int64")
     current = found.pop("current")
-    state = _states(current.notna(), (late_days > 0).fillna(False), due, today)
+    state = _states(current.notna() & (current != RETURNED), (late_days > 0).fillna(False),
+                    due, today, current == RETURNED)
     return found.assign(
         first_submitted=first.dt.date.astype(object).where(first.notna(), None), due=due,
         days_late=late_days, status=current.map(STATUS_LABELS).fillna(""), state=state)
 
 
-def _states(reported: pd.Series, late: pd.Series, due: dt.date, today: dt.date) -> np.ndarray:
-    return np.select([reported & late, reported], [LATE, ON_TIME],
+def _states(reported: pd.Series, late: pd.Series, due: dt.date, today: dt.date,
+            returned) -> np.ndarray:
+    """A returned return is not counted as reported (queries.current_conditions), nor is it
+    missing: the township has been told to submit it again."""
+    return np.select([returned, reported & late, reported], [RESUBMIT, LATE, ON_TIME],
                      MISSING if today > due else NOT_DUE)
 
 
@@ -145,8 +170,9 @@ def month_status(month: pd.DataFrame, due: dt.date, today: dt.date) -> pd.DataFr
     page has read already: reported is a current return, on_time its first upload's."""
     reported = month["reported"].to_numpy() > 0
     late = month["on_time"].to_numpy() == 0
+    returned = month["returned"].to_numpy() > 0
     return month[["township_code", "township_name"]].assign(
-        due=due, state=_states(reported, late, due, today))
+        due=due, state=_states(reported, late, due, today, returned))
 
 
 def _status_statement(period: str):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, cast, func, or_, select, tuple_
+from sqlalchemy import Float, cast, func, literal, or_, select, tuple_
 from sqlalchemy.engine import Connection, Engine
 
 from liushou_dash import catalog
@@ -24,6 +24,7 @@ from liushou_dash.core import rollup
 from liushou_dash.core.db import has_schema
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.models import (
+    RETURNED,
     FundingEntry,
     School,
     SchoolReturn,
@@ -69,10 +70,11 @@ _STORED = TownshipMonth.__table__
 _RETURNS, _TOTALS = SchoolReturn.__table__, SubmissionTotals.__table__
 
 
-def _current_returns(statement, flt: Filter):
-    """Restrict a statement over school_returns to the filter's current rows."""
+def _current_returns(statement, flt: Filter, counted: bool = True):
+    """Restrict a statement over school_returns to the filter's current rows (returned ones
+    too when not `counted`: see current_conditions)."""
     statement = statement.join(Submission, Submission.id == _RETURNS.c.submission_id).where(
-        _RETURNS.c.period.in_(flt.periods), *current_conditions(flt.approved_only),
+        _RETURNS.c.period.in_(flt.periods), *current_conditions(flt.approved_only, None, counted),
         *in_townships(_RETURNS.c.township_code, flt))
     if flt.school_types is not None:
         statement = statement.where(_RETURNS.c.school_code.in_(
@@ -83,7 +85,8 @@ def _current_returns(statement, flt: Filter):
 def _township_counts(conn: Connection, flt: Filter) -> pd.DataFrame:
     """Σ of every school count per (period, township): the one big GROUP BY."""
     statement = select(_RETURNS.c.period, _RETURNS.c.township_code,
-                       *[func.sum(_RETURNS.c[key]).label(key) for key in COUNT_KEYS])
+                       *[func.sum(_RETURNS.c[key]).label(key) for key in COUNT_KEYS],
+                       *rollup.tally_columns(_RETURNS))
     statement = _current_returns(statement.select_from(_RETURNS), flt)
     return read_frame(conn, statement.group_by(_RETURNS.c.period, _RETURNS.c.township_code))
 
@@ -100,28 +103,32 @@ def counts(found: np.ndarray) -> pd.arrays.IntegerArray:
 
 
 def school_table(engine: Engine, flt: Filter, positive_only: str | None = None,
-                 counts: tuple[str, ...] = COUNT_KEYS) -> pd.DataFrame:
+                 counts: tuple[str, ...] = COUNT_KEYS, counted: bool = True) -> pd.DataFrame:
     """One row per (period, school) with a current return: ids, school_type, the `counts`
     (default every count) and the school-level rates they give. Names come from master data
     (the return's name as fallback).
 
     With `positive_only` (a count key), only the rows where that count is above 0, read
     for the few townships whose stored month has any (the 无人监护 alerts of a province: a
-    few hundred rows out of 20,000)."""
+    few hundred rows out of 20,000).
+
+    Not `counted`: returned returns too (see current_conditions), with each row's review
+    `status`, for the alerts that no rule may hide."""
     schools, townships = School.__table__, Township.__table__
+    status = [] if counted else [Submission.status.label("status")]
     statement = select(
         _RETURNS.c.period, _RETURNS.c.township_code, townships.c.name.label("township_name"),
         _RETURNS.c.school_code,
         func.coalesce(schools.c.name, _RETURNS.c.school_name).label("school_name"),
-        schools.c.type.label("school_type"), *[_RETURNS.c[key] for key in counts],
+        schools.c.type.label("school_type"), *[_RETURNS.c[key] for key in counts], *status,
     ).select_from(_RETURNS.outerjoin(schools, schools.c.code == _RETURNS.c.school_code)
                   .outerjoin(townships, townships.c.code == _RETURNS.c.township_code))
-    statement = _current_returns(statement, flt).order_by(
+    statement = _current_returns(statement, flt, counted).order_by(
         _RETURNS.c.period, _RETURNS.c.township_code, _RETURNS.c.school_code)
     if positive_only is not None:
         flagged = select(_STORED.c.township_code).where(
             _STORED.c.period.in_(flt.periods), _STORED.c.approved_only.is_(flt.approved_only),
-            _STORED.c[positive_only] > 0)
+            or_(_STORED.c[positive_only] > 0, _STORED.c.status == RETURNED))
         statement = statement.where(_RETURNS.c[positive_only] > 0,
                                     _RETURNS.c.township_code.in_(flagged))
     with engine.connect() as conn:
@@ -260,12 +267,20 @@ def _reporting(conn: Connection, grid: pd.DataFrame, submissions: pd.DataFrame,
                           *in_townships(Submission.township_code, flt))
                    .group_by(Submission.period, Submission.township_code))
     first["on_time"] = _on_time(first["period"], first["first_submitted"], deadline)
+    returned = read_frame(conn, select(Submission.period, Submission.township_code,
+                                       literal(1).label("returned"))
+                          .where(Submission.period.in_(flt.periods),
+                                 Submission.status == RETURNED,
+                                 *current_conditions(flt.approved_only, None, counted=False),
+                                 *in_townships(Submission.township_code, flt)))
     frame = (grid[["period", "township_code"]]
              .merge(reported, how="left", on=["period", "township_code"])
              .merge(first[["period", "township_code", "on_time"]], how="left",
-                    on=["period", "township_code"]))
+                    on=["period", "township_code"])
+             .merge(returned, how="left", on=["period", "township_code"]))
     return frame.assign(expected=1, reported=frame["reported"].fillna(0).astype("int64"),
-                        on_time=frame["on_time"].fillna(0).astype("int64"))
+                        on_time=frame["on_time"].fillna(0).astype("int64"),
+                        returned=frame["returned"].astype("float64").fillna(0).astype("int64"))
 
 
 def _on_time(period: pd.Series, first_upload: pd.Series, deadline: int) -> pd.Series:

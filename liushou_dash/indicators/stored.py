@@ -15,16 +15,16 @@ from sqlalchemy.engine import Engine
 from liushou_dash import catalog
 from liushou_dash.catalog.columns import (
     ALL_KEYS,
-    COUNT_KEYS,
     ID_COLUMNS,
     MEASURE_KEYS,
     MONEY,
+    NULLABLE_KEYS,
     column_kind,
     rate_indicators,
     table_columns,
 )
 from liushou_dash.core.filtering import Filter
-from liushou_dash.core.models import Township, TownshipMonth
+from liushou_dash.core.models import RETURNED, Township, TownshipMonth
 from liushou_dash.core.periods import due_date
 from liushou_dash.core.queries import in_townships, numeric_frame
 from liushou_dash.core.settings import deadline_day_in
@@ -36,13 +36,13 @@ STORED = TownshipMonth.__table__
 
 
 def inputs_of(indicators: Iterable[str]) -> tuple[str, ...]:
-    """The count and measure columns `indicators` are computed from, and `reported` (which
-    townships reported: the cards compare like with like), in table order."""
-    needed = {"reported"}
+    """The count and measure columns `indicators` are computed from, and the coverage every
+    figure states (reported, returned, expected: figures.py), in table order."""
+    needed = {"reported", "returned", "expected"}
     for key in indicators:
         indicator = catalog.INDICATORS_BY_KEY[key]
         needed.update(k for k in (indicator.numerator, indicator.denominator) if k)
-    return tuple(k for k in (*COUNT_KEYS, *MEASURE_KEYS) if k in needed)
+    return tuple(k for k in ALL_KEYS if k in needed)
 
 
 def township_table(engine: Engine, flt: Filter,
@@ -69,7 +69,7 @@ def _finished(cells: pd.DataFrame, keys: tuple[str, ...],
     columns = {key: cells[key].to_numpy() for key in ID_COLUMNS["township"]}
     for key, found in values.items():
         present = np.nan_to_num(found)
-        if key in COUNT_KEYS:  # a unit without a return has <NA>, not 0
+        if key in NULLABLE_KEYS:  # a unit without a return has <NA>, not 0
             columns[key] = counts(found)
         else:                  # no homes or ledger on record means none
             values[key] = present
@@ -101,6 +101,8 @@ def _cell_columns(cells, name, keys: tuple[str, ...], flt: Filter, deadline: int
     def column(key):
         if key == "on_time":
             return _on_time_judged(cells, flt, deadline).label(key)
+        if key == "returned":
+            return case((cells.c.status == RETURNED, 1), else_=0).label(key)
         if key in MEASURE_KEYS:  # as floats: the driver's Decimals would be converted one by one
             return cast(func.coalesce(cells.c[key], 0), Float).label(key)
         return cells.c[key]

@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from liushou_dash.catalog import messages, wording
 from liushou_dash.catalog.columns import COUNT
 from liushou_dash.core.db import has_schema
 from liushou_dash.core.models import APPROVED, RETURNED, STATUS_LABELS, Submission, User
-from liushou_dash.core.periods import parse_period, previous_period
+from liushou_dash.core.periods import parse_period, period_of, previous_period
 from liushou_dash.indicators.alerts import MISSING, NOT_DUE, reporting_status
 from liushou_dash.workflow import verification
 
@@ -35,7 +35,7 @@ OWING = (messages.OVERDUE, messages.NOT_DUE, STATUS_LABELS[RETURNED])  # still o
 
 def reporting_period(today: dt.date) -> str:
     """The month whose return is being collected now: the one before today's."""
-    return previous_period(f"{today.year:04d}-{today.month:02d}")
+    return previous_period(period_of(today))
 
 
 def statuses(engine: Engine, periods, today: dt.date) -> pd.DataFrame:
@@ -120,15 +120,3 @@ def _clerks(engine: Engine) -> dict[str, str]:
     for code, display_name, username in rows:
         names.setdefault(code, []).append(display_name or username)
     return {code: "、".join(found) for code, found in names.items()}
-
-
-def data_as_of(engine: Engine, approved_only: bool = False) -> dt.datetime | None:
-    """When the newest submission the dashboards show was accepted."""
-    conditions = [Submission.is_current.is_(True)]
-    if approved_only:
-        conditions.append(Submission.status == APPROVED)
-    with engine.connect() as conn:
-        if not has_schema(conn):
-            return None
-        value = conn.scalar(select(func.max(Submission.submitted_at)).where(*conditions))
-    return None if value is None else pd.Timestamp(value).to_pydatetime()

@@ -11,23 +11,25 @@ import time
 
 import pytest
 
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import transaction
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.workflow import auth
-from liushou_dash.workflow.auth import Actor
-from tests.browser.test_browser import browser, exceptions, screenshot  # noqa: F401
-from tests.browser.test_browser_accounts import (
-    MEETING_PASSWORD,
-    fresh_server,
-    meeting_screen,
+from liushou_dash.workflow import accounts
+from tests.browser.test_browser import (  # noqa: F401
+    browser,
+    exceptions,
+    screenshot,
+    streamlit_server,
 )
+from tests.browser.test_browser_accounts import MEETING_PASSWORD, meeting_screen
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, county_engine, school_frame
 
 pytestmark = pytest.mark.browser
 PG_URL = os.environ.get("LIUSHOU_TEST_PG_URL")
 PERIOD = "2026-04"
 FIRST, LATER = dt.datetime(2026, 5, 9, 10, 0), dt.datetime(2026, 5, 10, 8, 30)
-SHOWN = {FIRST: "数据截至 2026年5月9日 10:00", LATER: "数据截至 2026年5月10日 08:30"}
+# What the cards' coverage line says before and after the second township's return.
+SHOWN = {FIRST: "1/29个乡镇已报", LATER: "2/29个乡镇已报"}
 VIEWERS = ("replica_a", "replica_b")     # one leader per replica
 WAIT_MS = 20_000   # a bound on the wait, not a claim about speed
 
@@ -46,15 +48,15 @@ def county():
     engine = county_engine(PG_URL)
     store(engine, TOWNSHIP, FIRST)
     for name in VIEWERS:
-        auth.create_user(engine, Actor.system(), name, "leader", MEETING_PASSWORD)
+        accounts.create_user(engine, Actor.system(), name, "leader", MEETING_PASSWORD)
     yield engine
     engine.dispose()
 
 
 def test_a_write_shows_on_every_replica_within_seconds(county, browser):
     """The screens' own timer (one second on these servers) redraws them; nobody clicks."""
-    with (fresh_server(PG_URL, LIUSHOU_MEETING_REFRESH_SECONDS="1") as one,
-          fresh_server(PG_URL, LIUSHOU_MEETING_REFRESH_SECONDS="1") as two):
+    with (streamlit_server(PG_URL, LIUSHOU_MEETING_REFRESH_SECONDS="1") as one,
+          streamlit_server(PG_URL, LIUSHOU_MEETING_REFRESH_SECONDS="1") as two):
         screens = [meeting_screen(browser, url, name) for url, name in zip((one, two), VIEWERS)]
         for page in screens:                      # both replicas hold the old reading
             assert SHOWN[FIRST] in page.inner_text("[data-testid='stMain']")
