@@ -27,10 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from liushou_dash.core.db import has_schema
 from liushou_dash.core.models import AuditEntry
 
 GENESIS = "0" * 64   # prev_hash of the first row
@@ -183,3 +184,20 @@ def verify(engine: Engine) -> Verdict:
                 return Verdict(count, problem, prev_hash)
             count, prev_hash, prev_id = row.seq, row.row_hash, row.id
         return Verdict(count, _outside_chain(conn), prev_hash)
+
+
+# --- When the figures last moved ---------------------------------------------------------------
+# 数据截至 on every surface: the last write that changed what a figure shows (an upload, a
+# review, a return, a roll back or unlock, master data, the deadline, a restore), not the
+# latest upload only: a return or a roll back moves the figures too.
+FIGURE_ACTIONS = ("submit", "approve", "return", "roll_back", "unlock", "load_master",
+                  "load_boundaries", "set_deadline", "seed_demo", "restore")
+
+
+def last_figure_change(engine: Engine) -> dt.datetime | None:
+    """The time of the latest audit row of FIGURE_ACTIONS; None on an empty database."""
+    with engine.connect() as conn:
+        if not has_schema(conn):
+            return None
+        return conn.scalar(select(func.max(AuditEntry.at))
+                           .where(AuditEntry.action.in_(FIGURE_ACTIONS)))

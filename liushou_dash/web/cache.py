@@ -24,7 +24,7 @@ import streamlit as st
 
 from liushou_dash.catalog import messages
 from liushou_dash.catalog.rules import load_rules
-from liushou_dash.core import orgunits, settings
+from liushou_dash.core import audit, orgunits, settings
 from liushou_dash.core.db import audit_tail, database_url, engine_for
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.periods import (
@@ -39,7 +39,7 @@ from liushou_dash.indicators import alerts as alert_rules
 from liushou_dash.indicators import cards, homes, ledger, readers, stored
 from liushou_dash.reports import export
 from liushou_dash.web import charts, filters
-from liushou_dash.workflow import progress
+from liushou_dash.workflow import meeting_links, progress
 
 # Only a backstop now: the data version moves the caches on after every write made through
 # the application; this bounds how long a change made around it (SQL by hand) stays unseen.
@@ -54,7 +54,8 @@ VERSION_SECONDS = 1.0
 # here: the chase list names a township's active clerks.)
 QUIET_ACTIONS = frozenset({"login", "login_failed", "login_delayed", "login_inactive", "logout",
                            "expired", "change_password", "reset_password", "unlock_user",
-                           "download", "denied", "backup"})
+                           "download", "denied", "backup", meeting_links.CREATE,
+                           meeting_links.REVOKE, meeting_links.OPEN})  # move no figure
 # The meeting screen redraws from the cache this often (a test server sets it shorter).
 MEETING_REFRESH_SECONDS = float(os.environ.get("LIUSHOU_MEETING_REFRESH_SECONDS", 60))
 FILTER_KEY = "filter"          # st.session_state: the Filter the sidebar built this run
@@ -90,7 +91,7 @@ READERS: dict[str, Callable] = {
     "statuses": lambda engine, period, today: progress.statuses(engine, (period,), today),
     "chase": lambda engine, period, today: progress.chase_list(
         engine, progress.statuses(engine, (period,), today), today),
-    "as_of": lambda engine, approved: progress.data_as_of(engine, approved),
+    "as_of": lambda engine: audit.last_figure_change(engine),
     "export_frame": lambda engine, flt, level, columns: export.export_frame(
         engine, flt, level, columns),
     "export": lambda engine, flt, level, fmt, columns: export.export_bytes(
@@ -313,8 +314,9 @@ def villages(flt: Filter) -> pd.DataFrame:
     return filters.restrict(read("villages"), flt.townships)
 
 
-def data_as_of(flt: Filter) -> dt.datetime | None:
-    return read("as_of", flt.approved_only)
+def data_as_of() -> dt.datetime | None:
+    """数据截至: the last change that moved a figure (audit.last_figure_change)."""
+    return read("as_of")
 
 
 def export_frame(flt: Filter, level: str, columns: tuple[str, ...] | None) -> pd.DataFrame:

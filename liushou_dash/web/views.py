@@ -4,7 +4,6 @@ large type. Streamlit calls only; the numbers come from ui's cached readers and 
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -17,7 +16,7 @@ from liushou_dash.core.periods import period_label
 from liushou_dash.indicators import alerts as alert_rules
 from liushou_dash.indicators import cards
 from liushou_dash.reports import export
-from liushou_dash.web import cache, maps, navigation, session, tables
+from liushou_dash.web import cache, navigation, session, tables
 from liushou_dash.web.charts import Chart, VegaChart
 from liushou_dash.web.markup import escaped
 from liushou_dash.workflow import progress
@@ -102,13 +101,16 @@ def page_start(title: str, whole_span: bool = False, roles=navigation.DASHBOARD)
     return flt
 
 
-def show_cards(found: Sequence[cards.Card], per_row: int = 5) -> None:
-    for start in range(0, len(found), per_row):
-        row = found[start:start + per_row]
+def show_cards(found: cards.Cards, per_row: int = 5) -> None:
+    """The cards in rows, and under them what they cover and the basis of their changes."""
+    shown = found.cards
+    for start in range(0, len(shown), per_row):
+        row = shown[start:start + per_row]
         for column, card in zip(st.columns(per_row), row):
             column.metric(card.label, card.value, card.delta, delta_color=card.delta_color,
                           help=card.help, border=True,
                           delta_arrow="off" if card.delta_color == "off" else "auto")
+    st.caption(escaped(found.note))
 
 
 def show(chart: Chart | VegaChart, key: str | None = None) -> None:
@@ -193,27 +195,6 @@ def show_board(frame: pd.DataFrame, period: str | None = None, height="auto",
 
 # --- Map ---------------------------------------------------------------------------------------
 
-def show_map(township_map: maps.TownshipMap | None, height: int = 560) -> None:
-    if township_map is None:
-        st.info(maps.NO_BOUNDARIES)
-        return
-    if township_map.synthetic:
-        st.warning(maps.SYNTHETIC_NOTE)
-    st.pydeck_chart(township_map.deck, height=height)
-    st.html(_legend_html(township_map.legend))
-    st.caption(township_map.caption)
-
-
-def _legend_html(entries: Sequence[maps.LegendEntry]) -> str:
-    # Colours and texts are ours (palette and formatted numbers), escaped all the same.
-    items = "".join(
-        f'<span style="display:inline-flex;align-items:center;margin-right:14px">'
-        f'<span style="width:18px;height:12px;background:{html.escape(e.colour)};'
-        f'border:1px solid #999;margin-right:5px"></span>{html.escape(e.text)}</span>'
-        for e in entries)
-    return f'<div style="font-size:0.9rem;line-height:1.8">{items}</div>'
-
-
 # --- Downloads ---------------------------------------------------------------------------------
 
 # Data leaves the app one way: through these buttons, whose files come from the defused
@@ -271,6 +252,6 @@ def large_type() -> None:
 
 
 def as_of_text(flt: Filter) -> str:
-    stamp = cache.data_as_of(flt)
-    when = "—" if stamp is None else f"{stamp.year}年{stamp.month}月{stamp.day}日 {stamp:%H:%M}"
-    return f"{messages.DATA_AS_OF} {when}（最新一份月报的报送时间）"
+    stamp = cache.data_as_of()
+    when = messages.NOT_AVAILABLE if stamp is None else f"{stamp.year}年{stamp.month}月{stamp.day}日 {stamp:%H:%M}"
+    return f"{messages.DATA_AS_OF} {when}（最近一次上报、审核、退回或回退的时间）"
