@@ -32,7 +32,11 @@ from openpyxl import Workbook
 from liushou_dash.core.bulk import insert_frame
 from liushou_dash.core.db import init_db, make_engine, transaction
 from liushou_dash.core.models import County, School, Township
+from liushou_dash.core.periods import period_end
 from liushou_dash.demo import county
+from liushou_dash.demo.bulk import SCHOOL_KEYS
+from liushou_dash.demo.profiles import Profile
+from liushou_dash.demo.returns import school_returns
 from liushou_dash.demo.scale import DemoMaster
 from liushou_dash.ingest import ingest_file, template
 from liushou_dash.ingest.store import store_submission
@@ -58,10 +62,10 @@ def _master() -> county.Master:
 
 def _returns(master: county.Master) -> dict[str, pd.DataFrame]:
     """Both months' 学校月报 frames, drawn by the demo generator."""
-    profile = county.Profile(TOWNSHIP, TOWNSHIP_NAME, "镇", share=0.35)
-    rows = county.school_returns(master.schools, [PREVIOUS, PERIOD], {TOWNSHIP: profile},
-                               np.random.default_rng(county.SEED))
-    return {p: rows.loc[rows["period"] == p, list(county.SCHOOL_KEYS)].reset_index(drop=True)
+    profile = Profile(TOWNSHIP, TOWNSHIP_NAME, "镇", share=0.35)
+    rows = school_returns(master.schools, [PREVIOUS, PERIOD], {TOWNSHIP: profile},
+                          np.random.default_rng(county.SEED))
+    return {p: rows.loc[rows["period"] == p, list(SCHOOL_KEYS)].reset_index(drop=True)
             for p in (PREVIOUS, PERIOD)}
 
 
@@ -83,7 +87,7 @@ def _workbook(frame: pd.DataFrame) -> bytes:
     book.remove(book.active)
     township = types.SimpleNamespace(name=TOWNSHIP_NAME)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    template._schools_sheet(book, township, PERIOD, records, template.period_end(PERIOD))
+    template._schools_sheet(book, township, PERIOD, records, period_end(PERIOD))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -8,12 +8,12 @@ import pandas as pd
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import init_db, make_engine, session_maker
 from liushou_dash.core.masterdata import DEMO_DIR, load_master
 from liushou_dash.core.models import AuditEntry, School
 from liushou_dash.indicators import stored
-from liushou_dash.workflow import auth
-from liushou_dash.workflow.auth import Actor
+from liushou_dash.workflow import accounts, auth
 
 TOWNSHIP = "520525108"        # 张家湾镇
 OTHER_TOWNSHIP = "520525101"  # 骔岭镇
@@ -95,7 +95,7 @@ PASSWORD = "Lsz-pass-2026"
 
 def make_user(engine, username, role, township=None, password=PASSWORD) -> Actor:
     """An account created through the command line's identity, logged in."""
-    auth.create_user(engine, Actor.system(), username, role, password, township_code=township,
+    accounts.create_user(engine, Actor.system(), username, role, password, township_code=township,
                      display_name=f"{username}的姓名")
     return auth.authenticate(engine, username, password)
 

@@ -2,7 +2,7 @@
 from sqlalchemy import inspect
 
 from liushou_dash import catalog
-from liushou_dash.ingest import parse
+from liushou_dash.ingest import cells, header
 from liushou_dash.ingest.normalise import _Column
 from liushou_dash.ingest.store import MODELS
 
@@ -16,12 +16,12 @@ def test_every_field_has_a_column_in_its_table():
 
 def test_every_field_spelling_is_recognised_by_the_reader():
     for sheet in catalog.SHEETS:
-        index = parse.SPELLINGS[sheet.key]
+        index = header.SPELLINGS[sheet.key]
         for f in sheet.fields:
             for spelling in f.spellings:
-                assert index[parse.norm_text(spelling)] == f.key, (sheet.key, spelling)
+                assert index[cells.norm_text(spelling)] == f.key, (sheet.key, spelling)
             if f.group:
-                assert index[parse.norm_text(f.group + f.label)] == f.key
+                assert index[cells.norm_text(f.group + f.label)] == f.key
 
 
 def test_no_spelling_names_two_fields_of_one_sheet():
@@ -29,7 +29,7 @@ def test_no_spelling_names_two_fields_of_one_sheet():
         seen = {}
         for f in sheet.fields:
             for spelling in f.spellings:
-                key = parse.norm_text(spelling)
+                key = cells.norm_text(spelling)
                 assert seen.setdefault(key, f.key) == f.key, (sheet.key, spelling)
 
 

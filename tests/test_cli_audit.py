@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from liushou_dash import cli
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import make_engine, schema_revision, session_maker
 from liushou_dash.core.masterdata import DEMO_DIR
 from liushou_dash.core.models import AuditEntry, Submission
 from liushou_dash.workflow import review, uploads
-from liushou_dash.workflow.auth import Actor
 from tests.fixtures import TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
 

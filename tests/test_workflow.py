@@ -17,7 +17,7 @@ from liushou_dash.core.models import (
 )
 from liushou_dash.ingest import ingest_file
 from liushou_dash.ingest.store import store_submission
-from liushou_dash.workflow import auth, review
+from liushou_dash.workflow import accounts, review
 from tests.fixtures import OTHER_TOWNSHIP, TOWNSHIP, audit_rows, make_user, school_frame
 from tests.returns import workbook
 
@@ -197,7 +197,7 @@ def test_pending_is_the_current_unreviewed_submissions_oldest_first(engine, peop
 
 def test_a_deactivated_reviewer_is_refused_at_once(engine, people):
     submission_id = submit(engine)
-    auth.set_active(engine, people["admin"], "staffx", False)
+    accounts.set_active(engine, people["admin"], "staffx", False)
     with pytest.raises(PermissionError, match="停用"):
         review.approve(engine, people["staff"], submission_id)
     assert row(engine, submission_id).status == SUBMITTED

@@ -17,11 +17,11 @@ sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
 
+from liushou_dash.core.actors import Actor  # noqa: E402
 from liushou_dash.web import session  # noqa: E402
-from liushou_dash.workflow import auth
 
 if session.ACTOR not in st.session_state:
-    st.session_state[session.ACTOR] = auth.Actor("leader", "leader")
+    st.session_state[session.ACTOR] = Actor("leader", "leader")
     st.session_state[session.LAST_SEEN] = dt.datetime.now()
 
 page_of_app, navigation_of_app = st.Page, st.navigation

@@ -1,5 +1,5 @@
-"""The clerk's own workbook handed back with every faulty cell marked (DESIGN.md "Pages":
-数据上报), so that they fix each mistake where they typed it.
+"""The clerk's own workbook handed back on 数据上报 with every faulty cell marked, so that
+they fix each mistake where they typed it.
 
 An .xlsx/.xlsm upload comes back as itself: errors filled red, warnings yellow, the message
 in each cell's comment, and a first sheet 校验结果 listing every finding (also those that

@@ -2,7 +2,7 @@
 
 One frame is built from metrics and written either way, so the command line and the
 download page hand out the same numbers. Columns: the id columns of the level, then the
-catalogue's keys (DESIGN.md "Command line").
+catalogue's keys (README "命令行").
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a reviewer looks at before approving (DESIGN.md "Pages": 审核): what changed in a
+"""What a reviewer looks at before approving (审核): what changed in a
 submission against the previous submission of the same month and against last month.
 
 Schools and homes are compared cell by cell on their codes (added, removed, changed cells);
@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liushou_dash import catalog
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.models import APPROVED, STATUS_LABELS, Submission, Township
-from liushou_dash.core.periods import period_label
-from liushou_dash.ingest.context import previous_period
+from liushou_dash.core.periods import period_label, previous_period
 from liushou_dash.ingest.store import MODELS
 from liushou_dash.workflow import review
-from liushou_dash.workflow.auth import Actor, acting
+from liushou_dash.workflow.auth import acting
 from liushou_dash.workflow.review import REVIEWERS
 
 CHANGE_COLUMNS = ("代码", "名称", "项目", "原值", "新值")

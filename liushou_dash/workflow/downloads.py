@@ -1,5 +1,5 @@
-"""Every data download leaves an audit row (DESIGN.md "Submissions and workflow": every
-write is audited, and a download is how data leaves the system).
+"""Every data download leaves an audit row (every write is audited, and a download is how
+data leaves the system).
 
 Pages call `audit_download` from the download button's on_click, which Streamlit runs when
 the user clicks; the account is re-read first, so a deactivated account's click is refused
@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from liushou_dash.core import audit
-from liushou_dash.workflow.auth import ROLES, Actor, acting
+from liushou_dash.core.actors import ROLES, Actor
+from liushou_dash.workflow.auth import acting
 
 DOWNLOAD = "download"
 

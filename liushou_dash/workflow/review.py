@@ -1,4 +1,4 @@
-"""The county's review of submissions (DESIGN.md "Submissions and workflow").
+"""The county's review of submissions (docs/ARCHITECTURE.md, step 4).
 
 已提交 submitted -> 已审核 approved or 已退回 returned (with a comment; the clerk uploads
 again). Approving locks the township's month: the ingest refuses a later upload with E15
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from liushou_dash.catalog import NO, YES
 from liushou_dash.core import audit, township_months
+from liushou_dash.core.actors import ROLES, Actor
 from liushou_dash.core.models import (
     APPROVED,
     RETURNED,
@@ -36,13 +37,7 @@ from liushou_dash.core.models import (
     Submission,
     Township,
 )
-from liushou_dash.workflow.auth import (
-    ROLES,
-    Actor,
-    acting,
-    require_township,
-    township_scope,
-)
+from liushou_dash.workflow.auth import acting, require_township, township_scope
 
 REVIEWERS = ("staff", "admin")
 OWN_SUBMISSION = "不能审核本人提交的数据：审核（通过或退回）须由提交人以外的审核人员完成"

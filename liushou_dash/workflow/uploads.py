@@ -1,4 +1,4 @@
-"""The township's 数据上报 (DESIGN.md "Pages"): template, check, store, history.
+"""The township's 数据上报: template, check, store, history.
 
 Every function takes the acting user and the township; a clerk asking for another township
 is refused here, and the refusal is audited (auth.acting), before the ingest runs its own
@@ -14,13 +14,15 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from liushou_dash import catalog
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.models import APPROVED, RETURNED
+from liushou_dash.core.periods import period_of, previous_period
 from liushou_dash.ingest import Report, ingest_file
-from liushou_dash.ingest.context import SUBMITTING_ROLES, previous_period
+from liushou_dash.ingest.context import SUBMITTING_ROLES
 from liushou_dash.ingest.issues import Issue
 from liushou_dash.ingest.template import build_template
 from liushou_dash.workflow import review
-from liushou_dash.workflow.auth import Actor, acting, require_township
+from liushou_dash.workflow.auth import acting, require_township
 
 RECENT_MONTHS = 12
 ISSUE_COLUMNS = {"code": "代码", "sheet": "工作表", "row": "行", "column": "列",
@@ -33,7 +35,7 @@ HISTORY_COLUMNS = {"period": "月份", "submitted_at": "提交时间", "file_nam
 def open_period(today: dt.date | None = None) -> str:
     """The month a township reports now: last month (due early this month)."""
     today = today or dt.date.today()
-    return previous_period(f"{today.year}-{today.month:02d}")
+    return previous_period(period_of(today))
 
 
 def recent_periods(today: dt.date | None = None, count: int = RECENT_MONTHS) -> list[str]:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from liushou_dash import catalog
 from liushou_dash.catalog import wording
 from liushou_dash.core import audit, periods
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.models import (
     AuditEntry,
@@ -28,7 +29,7 @@ from liushou_dash.ingest.plausibility import (
     Finding,
     find,
 )
-from liushou_dash.workflow.auth import Actor, acting
+from liushou_dash.workflow.auth import acting
 from liushou_dash.workflow.review import REVIEWERS, reviewable
 
 # --- Readers ---------------------------------------------------------------------------------
