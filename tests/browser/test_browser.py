@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -65,16 +66,16 @@ def demo_db(tmp_path_factory, seeded_demo_file):
     return f"sqlite:///{path}"
 
 
-@pytest.fixture(scope="module")
-def server(demo_db):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+@contextmanager
+def streamlit_server(database_url: str, **environment: str):
+    """`streamlit run app.py` on a free port of this machine, on `database_url` (with
+    `environment` added), until the block ends: its URL once it is healthy."""
     port = _free_port()
-    env = {**os.environ, "LIUSHOU_DATABASE_URL": demo_db}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, env={**os.environ, "LIUSHOU_DATABASE_URL": database_url, **environment},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
@@ -82,6 +83,14 @@ def server(demo_db):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(demo_db):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+    with streamlit_server(demo_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

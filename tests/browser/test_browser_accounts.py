@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 
 import openpyxl
 import pytest
 
+from liushou_dash.core.actors import ROLE_LABELS, Actor
 from liushou_dash.core.db import make_engine, session_maker
 from liushou_dash.core.models import APPROVED, Submission
 from liushou_dash.ingest import ingest_file
 from liushou_dash.ingest.handback import ERROR_FILL
 from liushou_dash.web import views
 from liushou_dash.web.navigation import pages_for
-from liushou_dash.workflow import auth, review, uploads
-from liushou_dash.workflow.auth import ROLE_LABELS, Actor
+from liushou_dash.workflow import accounts, auth, review, uploads
 from tests.browser.test_browser import (  # noqa: F401  (fixtures, one server for this module)
-    ROOT,
-    _free_port,
-    _wait_healthy,
     assert_all_local,
     browser,
     demo_db,
@@ -37,6 +30,7 @@ from tests.browser.test_browser import (  # noqa: F401  (fixtures, one server fo
     go_to,
     log_in,
     open_page,
+    streamlit_server,
     requests,
     screenshot,
     server,
@@ -238,27 +232,8 @@ def test_the_servers_hardening_settings_hold(server, browser, requests):
     page.context.close()
 
 
-@contextmanager
-def fresh_server(demo_db: str, **environment: str):
-    """Another server on the module's database, started here (with `environment` added):
-    the URL."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ, "LIUSHOU_DATABASE_URL": demo_db, **environment},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def test_a_page_address_opened_first_on_a_fresh_server_asks_for_a_login(demo_db, browser):
-    with fresh_server(demo_db) as url:
+    with streamlit_server(demo_db) as url:
         page = open_page(browser, f"{url}/children", [])
         body = page.inner_text("body")
         page.context.close()
@@ -286,12 +261,12 @@ def test_a_meeting_screen_left_open_shows_the_login_once_its_session_ends(demo_d
     """Nobody touches the screens: their fragment's timer (one second on this server) is
     what finds the password reset and the deactivation, and shows the login."""
     for name in ("meeting_a", "meeting_b"):
-        auth.create_user(engine, Actor.system(), name, "leader", MEETING_PASSWORD)
-    with fresh_server(demo_db, LIUSHOU_MEETING_REFRESH_SECONDS="1") as url:
+        accounts.create_user(engine, Actor.system(), name, "leader", MEETING_PASSWORD)
+    with streamlit_server(demo_db, LIUSHOU_MEETING_REFRESH_SECONDS="1") as url:
         reset, deactivated = [meeting_screen(browser, url, name)
                               for name in ("meeting_a", "meeting_b")]
-        auth.reset_password(engine, Actor.system(), "meeting_a", "Lsz-meeting-new-2026")
-        auth.set_active(engine, Actor.system(), "meeting_b", False)
+        accounts.reset_password(engine, Actor.system(), "meeting_a", "Lsz-meeting-new-2026")
+        accounts.set_active(engine, Actor.system(), "meeting_b", False)
         for page, why, name in ((reset, auth.SESSION_ENDED, "reset"),
                                 (deactivated, auth.ACCOUNT_GONE, "deactivated")):
             page.get_by_role("button", name="登录", exact=True).wait_for(timeout=30_000)
