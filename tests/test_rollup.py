@@ -61,7 +61,11 @@ def _home_measures(engine) -> pd.DataFrame:
 def recomputed(engine) -> pd.DataFrame:
     """Every submission's totals from its rows (NaN where it has no rows of a sheet)."""
     ids = read(engine, "SELECT id AS submission_id FROM submissions").set_index("submission_id")
-    returns = read(engine, "SELECT * FROM school_returns").groupby("submission_id")
+    rows = read(engine, "SELECT * FROM school_returns")
+    returns = rows.groupby("submission_id")
+    # schools with more than 0 of each count, per submission
+    tallies = rows[list(COUNT_KEYS)].gt(0).groupby(rows["submission_id"]).sum().rename(
+        columns=catalog.schools_with)
     funding = read(engine, "SELECT f.submission_id, f.kind, f.amount, f.date, s.period "
                            "FROM funding f JOIN submissions s ON s.id = f.submission_id")
     money = funding.pivot_table(index="submission_id", columns="kind", values="amount",
@@ -71,7 +75,7 @@ def recomputed(engine) -> pd.DataFrame:
     later = funding[funding["date"].astype(str).str[:7] > funding["period"]]["submission_id"]
     money.loc[money.index.isin(later)] = float("nan")
     frame = ids.join(returns.size().rename("schools_reported")).join(returns[COUNT_KEYS].sum()) \
-        .join(_home_measures(engine)).join(money)
+        .join(tallies).join(_home_measures(engine)).join(money)
     frame["schools_reported"] = frame["schools_reported"].fillna(0)
     return frame.sort_index()
 

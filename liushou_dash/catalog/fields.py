@@ -164,4 +164,21 @@ SHEETS = (SCHOOLS, HOMES, FUNDING)
 SHEETS_BY_KEY = {s.key: s for s in SHEETS}
 SCHOOL_COUNT_KEYS = tuple(f.key for f in SCHOOLS.count_fields)
 
+
+# Tallies of schools, per submission and per township's month: how many schools returned a
+# row, and for every count how many of them report more than 0 (schools with a psychology
+# teacher, with a dropout, ...). Stored beside the sums, so that an indicator "schools with
+# X ÷ schools" is a declaration, not a new column.
+SCHOOLS_REPORTED = "schools_reported"
+
+
+def schools_with(key: str) -> str:
+    """The tally key of count `key`: the schools reporting more than 0 of it."""
+    return f"{key}_schools"
+
+
+SCHOOL_TALLY_KEYS = (SCHOOLS_REPORTED, *(schools_with(k) for k in SCHOOL_COUNT_KEYS))
+TALLY_LABELS = {SCHOOLS_REPORTED: "已报学校数",
+                **{schools_with(f.key): f"有{f.label}的学校数" for f in SCHOOLS.count_fields}}
+
 SCHOOL_TYPES = ("幼儿园", "小学", "初中", "九年一贯制", "完全中学", "教学点")

@@ -38,14 +38,23 @@ from liushou_dash.core.models import (
 
 TOTALS = SubmissionTotals.__table__
 COUNT_KEYS = catalog.SCHOOL_COUNT_KEYS
+TALLIES = tuple(catalog.schools_with(key) for key in COUNT_KEYS)  # schools_reported apart
 HOME_KEYS = ("homes", "homes_standardized", "villages_with_home", "schools_with_home")
 MONEY_KEYS = ("allocated", "disbursed")
 
 
+def tally_columns(returns) -> list:
+    """Over school rows of `returns` (the table or an alias): how many there are, and for
+    each count how many report more than 0 (catalog.SCHOOL_TALLY_KEYS)."""
+    return [func.count().label(catalog.SCHOOLS_REPORTED),
+            *[func.sum(case((returns.c[key] > 0, 1), else_=0)).label(catalog.schools_with(key))
+              for key in COUNT_KEYS]]
+
+
 def school_sums(submission_ids) -> Select:
-    """Per submission: the number of school rows and the Σ of every count."""
+    """Per submission: the Σ of every count and the tallies of its school rows."""
     returns = SchoolReturn.__table__
-    return (select(returns.c.submission_id, func.count().label("schools_reported"),
+    return (select(returns.c.submission_id, *tally_columns(returns),
                    *[func.sum(returns.c[key]).label(key) for key in COUNT_KEYS])
             .where(submission_ids(returns.c.submission_id))
             .group_by(returns.c.submission_id))
@@ -103,7 +112,7 @@ def totals_select(submission_ids) -> Select:
     money = funding_totals(submission_ids).subquery()
     return (select(submissions.c.id.label("submission_id"),
                    func.coalesce(schools.c.schools_reported, 0).label("schools_reported"),
-                   *[schools.c[key] for key in COUNT_KEYS],
+                   *[schools.c[key] for key in (*COUNT_KEYS, *TALLIES)],
                    *[homes.c[key] for key in HOME_KEYS], *[money.c[key] for key in MONEY_KEYS])
             .select_from(submissions
                          .outerjoin(schools, schools.c.submission_id == submissions.c.id)
@@ -112,7 +121,8 @@ def totals_select(submission_ids) -> Select:
             .where(submission_ids(submissions.c.id)))
 
 
-TOTAL_COLUMNS = ("submission_id", "schools_reported", *COUNT_KEYS, *HOME_KEYS, *MONEY_KEYS)
+TOTAL_COLUMNS = ("submission_id", "schools_reported", *COUNT_KEYS, *TALLIES, *HOME_KEYS,
+                 *MONEY_KEYS)
 
 
 def refresh(connection, first_id: int, last_id: int | None = None) -> None:

@@ -59,8 +59,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('period', 'approved_only', 'township_code')
     )
     # ### end Alembic commands ###
-    from liushou_dash.core import township_months
-    township_months.rebuild(op.get_bind())
+    # Filled by 0006, with the code of that revision (this one's columns are older).
 
 
 def downgrade() -> None:
