@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from liushou_dash.core.db import engine_for
-from liushou_dash.reports import bulletin, bulletin_render
+from liushou_dash.reports import bulletin, bulletin_render, bulletin_text
 from liushou_dash.reports.bulletin import Heading, Paragraph, Picture, Table
 from liushou_dash.web import cache, markup, session, views
 
@@ -26,7 +26,7 @@ def periods(url: str, version: tuple) -> list[str]:  # version keys the cache (c
 @st.cache_data(ttl=cache.CACHE_TTL_SECONDS, show_spinner="正在生成通报……")
 def build(url: str, version: tuple, period: str, today: dt.date):
     data, blocks, docx, xlsx = bulletin_render.build(engine_for(url), period, today=today)
-    return bulletin.title(data), blocks, docx, xlsx
+    return bulletin_text.title(data), blocks, docx, xlsx
 
 
 def bold_lead(lead: str) -> str:

@@ -15,7 +15,8 @@ SCHOOL_COLUMNS = ["school_name", "school_type", "students", "left_behind", "left
 flt = views.page_start("留守儿童")
 period = flt.latest
 latest, before = cache.month_pair(flt)
-views.show_cards(cards.cards(latest, before, period, CARD_KEYS), per_row=len(CARD_KEYS))
+views.show_cards(cards.cards(latest, before, period, CARD_KEYS,
+                             approved_only=flt.approved_only), per_row=len(CARD_KEYS))
 
 st.subheader("构成")
 views.show(charts.composition_bars(composition.composition(ratios.totals(latest)), period))

@@ -2,6 +2,7 @@
 league table and the year's trend. Layout only: numbers come from liushou_dash."""
 import streamlit as st
 
+from liushou_dash import catalog
 from liushou_dash.indicators import cards, ratios
 from liushou_dash.web import cache, charts, views
 
@@ -10,9 +11,9 @@ period = flt.latest
 
 shown = cards.cockpit_indicators()  # the cockpit reads only what it shows
 latest, before = cache.month_pair(flt, shown)
-views.show_cards(cards.cards(latest, before, period))
+views.show_cards(cards.cards(latest, before, period, approved_only=flt.approved_only))
 st.caption("卡片数值按目标着色：绿色达标，橙色接近目标，红色未达标。箭头为较上月变化，"
-           "按两个月都已上报的乡镇同口径比较；悬停问号查看计算公式、分子分母和目标。")
+           "口径见上一行；悬停问号查看计算公式、分子分母、目标和上月值。")
 
 st.subheader("需要立即处理")
 views.show_alerts(cache.alerts(flt), period, cache.alert_files(flt))
@@ -24,4 +25,4 @@ views.show_board(cards.league_table(latest, before), period, height="all", key="
 
 st.subheader("月度趋势")
 trend = ratios.county_by_period(cache.township_table(cache.trend_filter(flt), shown))
-views.show(charts.county_trend(trend, cards.TREND_KEYS))
+views.show(charts.county_trend(trend, catalog.on(catalog.TREND)))

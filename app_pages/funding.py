@@ -13,7 +13,7 @@ if entries.empty:
     st.info(f"所选乡镇{ledger.year_to_date(period)}暂无资金台账。")
     st.stop()
 latest, before = cache.month_pair(flt)
-views.show_cards(cards.money_cards(latest, before, period), per_row=3)
+views.show_cards(cards.money_cards(latest, before, period, flt.approved_only), per_row=3)
 st.caption("金额单位为万元（保留两位小数），台账明细为精确到分的元；资金拨付率按全年均衡进度"
            "判断是否达标。")
 

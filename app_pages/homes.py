@@ -10,7 +10,8 @@ CARD_KEYS = ("village_coverage", "school_coverage", "standardized_rate")
 flt = views.page_start("关爱阵地：留守儿童之家")
 period = flt.latest
 latest, before = cache.month_pair(flt)
-views.show_cards(cards.cards(latest, before, period, CARD_KEYS), per_row=len(CARD_KEYS))
+views.show_cards(cards.cards(latest, before, period, CARD_KEYS,
+                             approved_only=flt.approved_only), per_row=len(CARD_KEYS))
 colours = cache.township_colours()
 
 st.subheader("覆盖情况")

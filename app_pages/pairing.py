@@ -11,7 +11,8 @@ COUNTS = ["left_behind", "paired", "mentors", "visited", "parent_contact"]
 flt = views.page_start("结对帮扶")
 period = flt.latest
 latest, before = cache.month_pair(flt)
-views.show_cards(cards.cards(latest, before, period, KEYS), per_row=len(KEYS))
+views.show_cards(cards.cards(latest, before, period, KEYS,
+                             approved_only=flt.approved_only), per_row=len(KEYS))
 st.caption("人均帮扶为每名帮扶责任人结对的留守儿童数，政策上限为3人；其余三项目标均为100%。")
 
 st.subheader("各乡镇情况")

@@ -11,7 +11,8 @@ from liushou_dash.workflow import progress, verification
 flt = views.page_start("上报进度", whole_span=True, roles=COUNTY)
 period = flt.latest
 latest, before = cache.month_pair(flt)
-views.show_cards(cards.cards(latest, before, period, ("report_rate", "on_time_rate")), per_row=4)
+views.show_cards(cards.cards(latest, before, period, ("report_rate", "on_time_rate"),
+                             approved_only=flt.approved_only), per_row=4)
 
 st.subheader("乡镇 × 月份上报状态")
 found = cache.statuses(flt)

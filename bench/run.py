@@ -61,8 +61,8 @@ def _cockpit(args, medians: dict, ratios: dict) -> None:
 
 
 def _kpi_cards() -> int:
-    from liushou_dash.indicators import cards
-    return len(cards.COCKPIT_KEYS)
+    from liushou_dash import catalog
+    return len(catalog.on(catalog.CARD))
 
 
 def _page(args, medians: dict, ratios: dict) -> None:

@@ -1,4 +1,4 @@
-"""`python -m liushou_dash ...`: the stable command line of DESIGN.md."""
+"""`python -m liushou_dash ...`: the stable command line (README "命令行")."""
 from __future__ import annotations
 
 import argparse
@@ -30,7 +30,7 @@ def _engine(args):
 def _write_audited(engine, what: str, path: str, data: bytes, **detail) -> None:
     """Write a file of the database's data to `path`, audited first as the web's downloads
     are (action "download"), under the operating-system user: no data leaves unrecorded."""
-    from liushou_dash.workflow.auth import Actor
+    from liushou_dash.core.actors import Actor
     from liushou_dash.workflow.downloads import audit_download
     audit_download(engine, Actor.system(), what, file=path, **detail)
     Path(path).write_bytes(data)
@@ -39,7 +39,7 @@ def _write_audited(engine, what: str, path: str, data: bytes, **detail) -> None:
 def cmd_init_db(args) -> int:
     """Create or migrate the schema; a change of schema leaves an audit row."""
     from liushou_dash.core import audit
-    from liushou_dash.workflow.auth import Actor
+    from liushou_dash.core.actors import Actor
     engine = _engine(args)
     before = schema_revision(engine)
     init_db(engine)
@@ -62,7 +62,7 @@ def cmd_seed_demo(args) -> int:
                             progress=lambda step: print(step, file=sys.stderr, flush=True))
     except AlreadyFilled as exc:
         if args.if_empty:
-            from liushou_dash.workflow.auth import create_demo_accounts
+            from liushou_dash.workflow.accounts import create_demo_accounts
             create_demo_accounts(engine)  # a demo seeded before accounts existed gets them
             print("数据库中已有数据，不再生成示例数据")
             return 0
@@ -130,6 +130,26 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_figures(args) -> int:
+    from liushou_dash.core import orgunits
+    from liushou_dash.indicators import figures
+    engine = _engine(args)
+    townships = tuple(args.township) if args.township else None
+    unknown = sorted(set(townships or ()) - set(orgunits.townships(engine)["township_code"]))
+    if unknown:
+        raise ValueError(f"乡镇代码不存在：{'、'.join(unknown)}")
+    found = figures.report(engine, args.period, townships, args.approved_only)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False))
+        return 0
+    print(f"{found['period']}  {figures.coverage_line(found)}")
+    for card in found["cards"]:
+        print(f"  {figures.card_line(card)}")
+    for alert in found["alerts"]:
+        print(f"  ！{alert['message']}")
+    return 0
+
+
 def _read_password(args) -> str | None:
     """From one line of stdin (scripts), else asked twice without echo (a person)."""
     if args.password_stdin:
@@ -142,7 +162,9 @@ def _read_password(args) -> str | None:
 
 
 def cmd_create_user(args) -> int:
-    from liushou_dash.workflow.auth import Actor, WeakPassword, create_user
+    from liushou_dash.core.actors import Actor
+    from liushou_dash.workflow.accounts import create_user
+    from liushou_dash.workflow.passwords import WeakPassword
     engine = _engine(args)
     init_db(engine)
     password = _read_password(args)
@@ -163,12 +185,9 @@ def cmd_create_user(args) -> int:
 def cmd_reset_password(args) -> int:
     """A new password for an account (its sessions end, its login delay is lifted), audited
     under the operating-system user: 2 for a password the policy refuses, 1 for no such user."""
-    from liushou_dash.workflow.auth import (
-        Actor,
-        NoSuchUser,
-        WeakPassword,
-        reset_password,
-    )
+    from liushou_dash.core.actors import Actor
+    from liushou_dash.workflow.accounts import NoSuchUser, reset_password
+    from liushou_dash.workflow.passwords import WeakPassword
     engine = _engine(args)
     init_db(engine)
     password = _read_password(args)
@@ -186,7 +205,8 @@ def cmd_reset_password(args) -> int:
 
 def cmd_unlock_user(args) -> int:
     """Lift an account's login delay at once, audited; 1 for no such user."""
-    from liushou_dash.workflow.auth import Actor, NoSuchUser, unlock_user
+    from liushou_dash.core.actors import Actor
+    from liushou_dash.workflow.accounts import NoSuchUser, unlock_user
     engine = _engine(args)
     init_db(engine)
     try:
@@ -199,8 +219,9 @@ def cmd_unlock_user(args) -> int:
 
 def cmd_bulletin(args) -> int:
     from liushou_dash.reports import bulletin_charts
-    from liushou_dash.reports.bulletin import NoBulletin, check_period, title
+    from liushou_dash.reports.bulletin import NoBulletin, check_period
     from liushou_dash.reports.bulletin_render import build
+    from liushou_dash.reports.bulletin_text import title
     engine = _engine(args)
     try:
         check_period(engine, args.period)
@@ -315,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", action="store_true",
                    help="CSV 用中文列名（默认用目录中的英文键名，便于脚本读取）")
     p.add_argument("-o", "--output", required=True)
+    p = command("figures", cmd_figures, "打印某月的主要指标和预警（与总览页相同）")
+    p.add_argument("--period", required=True)
+    p.add_argument("--township", action="append")
+    p.add_argument("--approved-only", action="store_true", help="只计已审核数据")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出，供脚本读取")
     p = command("create-user", cmd_create_user, "创建用户（交互输入密码，或 --password-stdin）")
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=("leader", "clerk", "staff", "admin"))

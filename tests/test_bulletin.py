@@ -16,10 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 from liushou_dash import cli
 from liushou_dash.catalog.rules import load_rules
+from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import dispose_engines
 from liushou_dash.reports import bulletin, bulletin_charts, bulletin_render
 from liushou_dash.reports.export import export_table
-from liushou_dash.workflow.auth import Actor
 from tests.demo_db import LATEST, PREVIOUS, TODAY, demo_engine  # noqa: F401  (a fixture)
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "bulletin.py")
@@ -88,13 +88,33 @@ def score_of(row, month: int) -> float:
     return earned / sum(present.values()) * 100
 
 
+FROM_RETURNS = {"left_behind_rate", "archived_rate", "paired_rate", "visit_rate",
+                "contact_rate"}  # the rates of school counts; the others cover every township
+
+
+def alike(now: pd.DataFrame, before: pd.DataFrame) -> dict:
+    """Last month's county over the townships counted now (the basis of every change of a
+    school figure): a township not counted last month adds this month's rows to both."""
+    counted = now.index[now["reported"] == 1]
+    known = [code for code in counted if before.loc[code, "reported"] == 1]
+    fresh = [code for code in counted if code not in known]
+    return county(pd.concat([before.loc[known], now.loc[fresh]]))
+
+
+def previous(export, key: str) -> float:
+    """What the bulletin compares `key` with: the like-for-like county for school figures,
+    last month's whole county for homes, funds and reporting."""
+    school = key in FROM_RETURNS or key in COUNTS[:COUNTS.index("homes")]
+    return (export["county_alike"] if school else export["county_before"])[key]
+
+
 @pytest.fixture(scope="module")
 def export(demo_engine):
     townships, schools = read_csv(demo_engine, "township"), read_csv(demo_engine, "school")
     now = townships[townships["period"] == LATEST].set_index("township_code")
     before = townships[townships["period"] == PREVIOUS].set_index("township_code")
     return {"now": now, "before": before, "county": county(now),
-            "county_before": county(before),
+            "county_before": county(before), "county_alike": alike(now, before),
             "schools": schools[schools["period"] == LATEST].reset_index(drop=True)}
 
 
@@ -129,9 +149,9 @@ def test_title_and_masthead(built):
 
 
 def test_the_overall_situation_states_the_exports_figures(built, export):
-    c, b = export["county"], export["county_before"]
+    c = export["county"]
     doc = built["document"]
-    change = c["left_behind"] - b["left_behind"]
+    change = c["left_behind"] - previous(export, "left_behind")
     expectations = {
         "（一）基本情况。": [
             f"全县{count(c['expected'])}个乡镇（街道）中已有{count(c['reported'])}个报送月报",
@@ -175,19 +195,18 @@ def test_the_overall_situation_states_the_exports_figures(built, export):
 def test_every_number_in_the_overall_situation_comes_from_the_export(built, export):
     """Each number token of the six paragraphs is one of the export's figures (or a
     difference of two of them), so the text cannot state a figure export does not give."""
-    c, b, now = export["county"], export["county_before"], export["now"]
+    c, now = export["county"], export["now"]
     late = ((now["reported"] == 1) & (now["on_time"] == 0)).sum()
-    both = export["before"]["reported"].reindex(now.index).eq(1) & now["reported"].eq(1)
-    allowed = {"2026", "10", str(late), str((now["reported"] == 0).sum()),
-               str(both.sum()), str(export["schools"]["guardian_none"].gt(0).sum()),
+    missing = ((now["reported"] == 0) & (now["returned"] == 0)).sum()
+    allowed = {"2026", "10", str(late), str(missing), str(now["reported"].sum()),
+               str(export["schools"]["guardian_none"].gt(0).sum()),
                str(export["schools"].loc[export["schools"]["guardian_none"] > 0,
                                          "township_code"].nunique()),
-               count(abs(now.loc[both, "left_behind"].sum()
-                         - export["before"].loc[both[both].index, "left_behind"].sum())),
-               count(abs(c["left_behind"] - b["left_behind"])), f"{c['mentor_load']:.1f}"}
+               count(abs(c["left_behind"] - previous(export, "left_behind"))),
+               f"{c['mentor_load']:.1f}"}
     allowed |= {count(c[key]) for key in COUNTS}
     allowed |= {percent(c[key])[:-1] for key in RATES}
-    allowed |= {f"{abs(c[key] - b[key]) * 100:.1f}" for key in RATES}
+    allowed |= {f"{abs(c[key] - previous(export, key)) * 100:.1f}" for key in RATES}
     allowed |= {wan(v)[:-2] for v in (c["allocated"], c["disbursed"],
                                       c["allocated"] - c["disbursed"])}
     leads = ("（一）基本情况。", "（二）监护情况。", "（三）结对帮扶。", "（四）关爱阵地。",
@@ -199,13 +218,14 @@ def test_every_number_in_the_overall_situation_comes_from_the_export(built, expo
 
 def test_the_kpi_table_gives_this_month_and_last(built, export):
     rows = {row[0]: row for row in table_rows(built["document"].tables[0])[1:]}
-    c, b = export["county"], export["county_before"]
-    assert rows["留守儿童数"][1:3] == [count(c["left_behind"]), count(b["left_behind"])]
+    c = export["county"]
+    assert rows["留守儿童数"][1:3] == [count(c["left_behind"]),
+                                   count(previous(export, "left_behind"))]
     assert rows["无人监护人数"][1] == count(c["guardian_none"])
     for label, key in (("建档率", "archived_rate"), ("结对率", "paired_rate"),
                        ("月走访率", "visit_rate"), ("资金拨付率", "disbursement_rate"),
                        ("及时率", "on_time_rate")):
-        assert rows[label][1:3] == [percent(c[key]), percent(b[key])], label
+        assert rows[label][1:3] == [percent(c[key]), percent(previous(export, key))], label
 
 
 def test_the_ranking_table_matches_the_export(built, export):
@@ -221,7 +241,8 @@ def test_the_ranking_table_matches_the_export(built, export):
             value = rate(source, key)
             assert cells[column] == ("—" if pd.isna(value) else f"{value * 100:.1f}"), column
         if source["reported"] == 0:
-            assert cells["综合得分"] == "未报送" and cells["排名"] == "—"
+            assert cells["综合得分"] == ("已退回待重报" if source["returned"] else "未报送")
+            assert cells["排名"] == "—"
             continue
         expected = score_of(source, int(LATEST[5:]))
         assert float(cells["综合得分"]) == pytest.approx(expected, abs=0.0051)
@@ -261,11 +282,13 @@ def test_late_and_missing_returns_are_named(built, export):
     now = export["now"]
     text = paragraph(built["document"], "（四）月报报送。")
     late = now.loc[(now["reported"] == 1) & (now["on_time"] == 0), "township_name"]
-    missing = now.loc[now["reported"] == 0, "township_name"]
-    assert len(late) and len(missing)
+    missing = now.loc[(now["reported"] == 0) & (now["returned"] == 0), "township_name"]
+    returned = now.loc[now["returned"] == 1, "township_name"]
+    assert len(late) and len(missing) and len(returned)
     for name in late:
         assert re.search(f"{name}（11月\\d+日报送，逾期\\d+天）", text), name
     assert f"仍未报送的有{'、'.join(missing)}" in text
+    assert f"{'、'.join(returned)}的月报经审核退回（已退回待重报）" in text
 
 
 def test_charts_are_pictures_in_the_document(built):
@@ -321,7 +344,7 @@ def test_the_workbook_holds_the_same_tables(built, export):
             assert pd.isna(row["排名"]) and pd.isna(row["综合得分"])
     kpi = {row[0]: row for row in workbook["主要指标"].values}
     assert kpi["留守儿童数"][1] == export["county"]["left_behind"]
-    assert kpi["留守儿童数"][2] == export["county_before"]["left_behind"]
+    assert kpi["留守儿童数"][2] == previous(export, "left_behind")
     unguarded = list(workbook["无人监护学校"].values)[1:]
     assert sum(row[3] for row in unguarded) == export["county"]["guardian_none"]
 

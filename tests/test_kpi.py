@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from liushou_dash import catalog
@@ -31,36 +32,47 @@ def test_card_values_are_the_county_summary_coloured_against_the_target(demo_eng
         assert card.help.startswith(catalog.INDICATORS_BY_KEY[card.key].formula())
 
 
-def test_changes_compare_the_townships_that_reported_in_both_months(months):
+def one(key, latest, previous):
+    (card,) = cards.cards(latest, previous, LATEST, (key,))
+    return card
+
+
+def test_changes_compare_the_townships_counted_this_month(months):
+    """Last month is taken over the townships counted now (the demo has townships missing
+    and returned in the latest month); the note under the cards says so."""
     latest, previous = months
-    both = set(latest.loc[latest["reported"] > 0, "township_code"]) & set(
-        previous.loc[previous["reported"] > 0, "township_code"])
-    assert len(both) < len(latest)   # the demo has a township missing in the latest month
-    now = latest[latest["township_code"].isin(both)]
-    before = previous[previous["township_code"].isin(both)]
-    change = int(now["left_behind"].sum()) - int(before["left_behind"].sum())
-    card = cards.card("left_behind", latest, previous, LATEST)
+    counted = set(latest.loc[latest["reported"] > 0, "township_code"])
+    assert len(counted) < len(latest)
+    now = latest[latest["township_code"].isin(counted)]
+    before = previous[previous["township_code"].isin(counted) & (previous["reported"] > 0)]
+    fresh = now[~now["township_code"].isin(before["township_code"])]
+    then = pd.concat([before, fresh])
+    change = int(now["left_behind"].sum()) - int(then["left_behind"].sum())
+    card = one("left_behind", latest, previous)
     assert card.delta == (f"{change:+,}" if change else "持平")
     assert card.delta_color in ("inverse", "off")   # fewer left-behind children is better
     rate = (now["paired"].sum() / now["left_behind"].sum()
-            - before["paired"].sum() / before["left_behind"].sum())
-    assert cards.card("paired_rate", latest, previous, LATEST).delta == f"{rate * 100:+.1f} 个百分点"
+            - then["paired"].sum() / then["left_behind"].sum())
+    assert one("paired_rate", latest, previous).delta == f"{rate * 100:+.1f} 个百分点"
+    note = cards.cards(latest, previous, LATEST).note
+    assert f"{len(counted)}/{len(latest)}个乡镇已报" in note
+    assert f"按本月已报的{len(counted)}个乡镇同口径" in note
 
 
 def test_the_reporting_rate_changes_over_every_township(months):
     latest, previous = months
     change = latest["reported"].mean() - previous["reported"].mean()
-    assert cards.card("report_rate", latest, previous, LATEST).delta == (
+    assert one("report_rate", latest, previous).delta == (
         f"{change * 100:+.1f} 个百分点")
 
 
 def test_a_change_too_small_to_show_is_no_change():
-    assert cards.change_text("paired_rate", 0.95001, 0.95) == "持平"
-    assert cards.change_text("left_behind", 12, 12) == "持平"
-    assert cards.change_text("mentor_load", 2.51, 2.49) == "持平"
-    assert cards.change_text("paired_rate", 0.96, 0.95) == "+1.0 个百分点"
-    assert cards.change_text("left_behind", 1200, 1234) == "-34"
-    assert cards.change_text("paired_rate", 0.9, math.nan) is None
+    assert columns.change_text("paired_rate", 0.95001, 0.95) == "持平"
+    assert columns.change_text("left_behind", 12, 12) == "持平"
+    assert columns.change_text("mentor_load", 2.51, 2.49) == "持平"
+    assert columns.change_text("paired_rate", 0.96, 0.95) == "+1.0 个百分点"
+    assert columns.change_text("left_behind", 1200, 1234) == "-34"
+    assert columns.change_text("paired_rate", 0.9, math.nan) is None
 
 
 def test_money_cards_show_wan_yuan_and_the_paced_disbursement_rate(months):

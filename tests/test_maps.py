@@ -117,7 +117,7 @@ def test_any_unguarded_child_is_red(boundaries, values):
     fills = _fills(township_map)
     assert fills["接近乡"] == _rgb(targets.FILLS[MISSED])    # 2 children without a guardian
     assert fills["达标乡"] == fills["落后乡"] == _rgb(targets.FILLS[MET])
-    assert [e.text for e in township_map.legend] == ["达标 0人", "未达标 >0人", "未报/无数据"]
+    assert [e.text for e in township_map.legend] == ["达标 0人", "未达标 >0人", "未报、已退回或无数据"]
 
 
 def test_the_demo_map_colours_every_township_as_the_table_colours_its_cell(demo_engine):
@@ -145,7 +145,7 @@ def test_the_legend_is_the_tables_labels_with_their_thresholds(boundaries, value
     mark = load_rules().pass_marks["paired_rate"]
     assert mark == 0.9  # the example below is written for the county's rules.toml
     assert [e.text for e in township_map.legend] == [
-        "达标 ≥100%", "接近目标 90%–100%", "未达标 <90%", "未报/无数据"]
+        "达标 ≥100%", "接近目标 90%–100%", "未达标 <90%", "未报、已退回或无数据"]
     labels = [targets.LABELS[status] for status in (MET, NEAR, MISSED)]
     assert [e.text.split(" ")[0] for e in township_map.legend[:3]] == labels
     assert [e.colour for e in township_map.legend] == [

@@ -2,6 +2,7 @@
 plausibility thresholds. Loaded and checked against the catalogue once per file."""
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +13,7 @@ from typing import Mapping
 from liushou_dash import catalog
 
 RULES_FILE = Path(__file__).resolve().parent / "rules.toml"
+RULES_ENV = "LIUSHOU_RULES_FILE"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,13 @@ def parse_rules(data: Mapping) -> Rules:
     )
 
 
+def load_rules(path: Path | None = None) -> Rules:
+    """The rules of `path`, else of the file LIUSHOU_RULES_FILE names (a county may keep
+    its own outside the code, so an upgrade does not touch it), else the shipped rules.toml."""
+    return _load(Path(path or os.environ.get(RULES_ENV) or RULES_FILE))
+
+
 @lru_cache(maxsize=8)
-def load_rules(path: Path = RULES_FILE) -> Rules:
+def _load(path: Path) -> Rules:
     with open(path, "rb") as handle:
         return parse_rules(tomllib.load(handle))

@@ -1,9 +1,10 @@
 """Numbers as running Chinese text (the bulletin, alerts and checks): the same values the
-pages show through metrics.format_*, without the space a table cell puts before a unit."""
+pages show through catalog/columns.format_*, without the space a table cell puts before a unit."""
 from __future__ import annotations
 
 import pandas as pd
 
+from liushou_dash.catalog import messages
 from liushou_dash.catalog.columns import (
     MISSING_TEXT,
     format_count,
@@ -24,7 +25,7 @@ def change(value, unit: str = "人") -> str:
     if pd.isna(value):
         return MISSING_TEXT
     if round(float(value)) == 0:
-        return "持平"
+        return messages.UNCHANGED
     return f"{'增加' if value > 0 else '减少'}{format_count(abs(value))}{unit}"
 
 
@@ -34,7 +35,7 @@ def points_change(value) -> str:
         return MISSING_TEXT
     points = round(float(value) * 100, 1)
     if points == 0:
-        return "持平"
+        return messages.UNCHANGED
     return f"{'提高' if points > 0 else '下降'}{abs(points):.1f}个百分点"
 
 

@@ -1,13 +1,14 @@
 """What the KPI cards and the league table say, as plain data (the pages only draw them).
 
-A card shows an indicator of the county (or the chosen townships) for a month: its value
-coloured against the target, the change from the month before (like for like: over the
-townships that reported in both months), and as its tooltip the formula, the target and the
-numerator and denominator behind the value.
+A card shows a figure (figures.py: the one computation every surface reads) of the county
+(or the chosen townships) for a month: its value coloured against the target, the change
+from the month before over the same townships, and as its tooltip the formula, the parts
+behind the value, the target and the basis of the change. Under the cards, one line says
+which townships they cover.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,11 +17,8 @@ from liushou_dash import catalog
 from liushou_dash.catalog import columns, messages
 from liushou_dash.catalog.rules import load_rules
 from liushou_dash.core import periods
-from liushou_dash.indicators import ranking, ratios, targets
+from liushou_dash.indicators import figures, ranking, ratios, targets
 
-COCKPIT_KEYS = ("left_behind", "guardian_none", "archived_rate", "paired_rate", "visit_rate",
-                "contact_rate", "village_coverage", "disbursement_rate", "report_rate")
-TREND_KEYS = ("archived_rate", "paired_rate", "visit_rate", "contact_rate", "report_rate")
 MEETING_LEAGUE_COLUMNS = ["rank", "township_name", "score", "rank_change", "paired_rate",
                           "visit_rate"]  # what a projector has room for: the heaviest weights
 
@@ -37,25 +35,17 @@ class Card:
     status: str | None  # targets.MET / NEAR / MISSED
 
 
-def change_text(key: str, value, before) -> str | None:
-    """+1.2 个百分点 for a percentage, +35 for a count, 持平 when the change does not show at
-    the precision shown; None when either month lacks a value."""
-    if pd.isna(value) or pd.isna(before):
-        return None
-    difference = float(value) - float(before)
-    kind = columns.column_kind(key)
-    if kind == columns.PERCENT:
-        shown, unit = round(difference * 100, 1), f"{{:+.1f}} {messages.PERCENT_POINTS}"
-    elif kind == columns.RATIO:
-        shown, unit = round(difference, 1), "{:+.1f}"
-    else:
-        shown, unit = round(difference), "{:+,}"
-    return _change(shown, unit)
+@dataclass(frozen=True)
+class Cards:
+    """A row of cards and the line under them: what they cover, and the basis of change."""
+    cards: list[Card]
+    note: str
 
+    def __iter__(self):
+        return iter(self.cards)
 
-def _change(shown: float, unit: str) -> str:
-    """`shown` (a change rounded as displayed) in `unit`'s format, or 持平 when it is 0."""
-    return messages.UNCHANGED if shown == 0 else unit.format(shown)
+    def __len__(self) -> int:
+        return len(self.cards)
 
 
 def _delta_colour(delta: str | None, better: str) -> str:
@@ -64,16 +54,17 @@ def _delta_colour(delta: str | None, better: str) -> str:
     return "normal" if better == "higher" else "inverse"
 
 
-def _help(indicator: catalog.Indicator, summary: Mapping, period: str) -> str:
+def _help(figure: figures.Figure, period: str) -> str:
+    indicator = figure.indicator
     lines = [indicator.formula()]
-    if indicator.is_rate:
-        lines.append("，".join(f"{catalog.label_of(key)} "
-                              f"{columns.format_value(key, summary.get(key))}"
-                              for key in (indicator.numerator, indicator.denominator)))
+    if figure.parts:
+        lines.append("，".join(f"{catalog.label_of(key)} {columns.format_value(key, value)}"
+                              for key, value in figure.parts.items()))
     goal = targets.target(indicator.key, period)
     if goal is not None:
-        pace = f"（{messages.EVEN_PACE}）" if indicator.key in targets.PACED else ""
+        pace = f"（{messages.EVEN_PACE}）" if indicator.paced else ""
         lines.append(f"{messages.TARGET}：{columns.format_value(indicator.key, goal)}{pace}")
+    lines.append(f"{figure.basis}：{columns.format_value(indicator.key, figure.previous)}")
     return "\n\n".join(lines)
 
 
@@ -82,60 +73,36 @@ def cockpit_indicators() -> tuple[str, ...]:
     weighted indicators and 无人监护), its alerts (the pass marks, the funds) and its trend.
     The cockpit reads only these and what they are computed from (stored.inputs_of)."""
     rules = load_rules()
-    return tuple(dict.fromkeys((*COCKPIT_KEYS, *rules.weights, "guardian_none",
-                                *rules.pass_marks, "disbursement_rate", *TREND_KEYS)))
+    return tuple(dict.fromkeys((*catalog.on(catalog.CARD), *rules.weights, "guardian_none",
+                                *rules.pass_marks, "disbursement_rate",
+                                *catalog.on(catalog.TREND))))
 
 
-def _from_returns(indicator: catalog.Indicator) -> bool:
-    return indicator.numerator in columns.COUNT_KEYS
+def card(figure: figures.Figure, period: str) -> Card:
+    """How a figure is drawn as a card."""
+    delta = columns.change_text(figure.key, figure.value, figure.previous)
+    text = figure.text
+    shown = f":{targets.COLOURS[figure.status]}[{text}]" if figure.status else text
+    return Card(figure.key, figure.label, shown, delta,
+                _delta_colour(delta, figure.indicator.better), _help(figure, period),
+                figure.status)
 
 
-def comparable(latest: pd.DataFrame, previous: pd.DataFrame) -> tuple[dict, dict]:
-    """Totals of both months over the townships that reported in both: a township missing
-    in one month would otherwise show up as a fall (or rise) of all its children."""
-    both = set(latest.loc[latest["reported"] > 0, "township_code"]) & set(
-        previous.loc[previous["reported"] > 0, "township_code"])
-    return (ratios.totals(latest[latest["township_code"].isin(both)]),
-            ratios.totals(previous[previous["township_code"].isin(both)]))
-
-
-@dataclass(frozen=True)
-class Sums:
-    """What the cards of two months add up, once for all of them: each month's totals, and
-    both months' over the townships that reported in both (see `comparable`)."""
-    latest: dict
-    previous: dict
-    latest_alike: dict
-    previous_alike: dict
-
-    @classmethod
-    def of(cls, latest: pd.DataFrame, previous: pd.DataFrame) -> Sums:
-        return cls(ratios.totals(latest), ratios.totals(previous),
-                   *comparable(latest, previous))
-
-
-def card(key: str, latest: pd.DataFrame, previous: pd.DataFrame, period: str,
-         sums: Sums | None = None) -> Card:
-    """The card of indicator `key` from one month's township rows and the month before's.
-    Indicators from the returns change like for like (see `comparable`)."""
-    indicator = catalog.INDICATORS_BY_KEY[key]
-    sums = sums or Sums.of(latest, previous)
-    value = ratios.indicator_value(sums.latest, indicator)
-    now, before = ((sums.latest_alike, sums.previous_alike) if _from_returns(indicator)
-                   else (sums.latest, sums.previous))
-    delta = change_text(key, ratios.indicator_value(now, indicator),
-                        ratios.indicator_value(before, indicator))
-    status = targets.status(key, value, period)
-    text = columns.format_value(key, value)
-    shown = f":{targets.COLOURS[status]}[{text}]" if status else text
-    return Card(key, indicator.label, shown, delta, _delta_colour(delta, indicator.better),
-                _help(indicator, sums.latest, period), status)
+def note(found: figures.MonthFigures) -> str:
+    """The line under the cards: coverage, then the basis of the changes (the returns' one;
+    homes, funds and reporting cover every township)."""
+    from_returns = [f for f in found.figures if f.indicator.from_returns]
+    basis = from_returns[0].basis if from_returns else found.figures[0].basis
+    return f"{found.coverage.text()}。{basis}。"
 
 
 def cards(latest: pd.DataFrame, previous: pd.DataFrame, period: str,
-          keys: Sequence[str] = COCKPIT_KEYS) -> list[Card]:
-    sums = Sums.of(latest, previous)
-    return [card(key, latest, previous, period, sums) for key in keys]
+          keys: Sequence[str] | None = None, approved_only: bool = False) -> Cards:
+    """The cards of `keys` (default: the catalogue's cockpit cards) of the month, over
+    approved returns only when `approved_only` (the tables were read so)."""
+    found = figures.month_figures(latest, previous, period,
+                                  tuple(keys or catalog.on(catalog.CARD)), approved_only)
+    return Cards([card(f, period) for f in found.figures], note(found))
 
 
 def league_table(latest: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -154,17 +121,21 @@ def league_table(latest: pd.DataFrame, previous: pd.DataFrame | None) -> pd.Data
 MONEY_KEYS = ("allocated", "disbursed")
 
 
-def money_cards(latest: pd.DataFrame, previous: pd.DataFrame, period: str) -> list[Card]:
+def money_cards(latest: pd.DataFrame, previous: pd.DataFrame, period: str,
+                approved_only: bool = False) -> Cards:
     """The fund's year to date in 万元, then the disbursement rate against the even pace.
-    (January's change is from December, the previous year's ledger.)"""
+    (In January the ledger starts a new year: no change from December.)"""
     now, before = ratios.totals(latest), ratios.totals(previous)
+    new_year = period.endswith("-01")
     found = []
     for key in MONEY_KEYS:
         label = catalog.MEASURES_BY_KEY[key].label
         change = now[key] - before[key]
-        delta = None if pd.isna(change) else _change(round(change / 10000, 2), "{:+,.2f} 万元")
+        delta = (None if new_year or pd.isna(change)
+                 else columns.format_change("allocated", change))
         found.append(Card(key, label, columns.format_wan_yuan(now[key]), delta,
                           _delta_colour(delta, "higher"),
                           f"截至{periods.period_label(period)}本年度资金台账合计 "
                           f"{now[key]:,.2f} 元", None))
-    return [*found, card("disbursement_rate", latest, previous, period)]
+    rate = cards(latest, previous, period, ("disbursement_rate",), approved_only)
+    return Cards([*found, *rate], rate.note)

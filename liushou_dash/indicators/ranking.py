@@ -1,4 +1,4 @@
-"""综合得分 and the township ranking of a month (DESIGN.md "Indicators"; DOMAIN.md: the
+"""综合得分 and the township ranking of a month (README "评分规则"; the
 monthly bulletin ranks townships and names laggards).
 
 score = Σ wᵢ · min(rateᵢ ÷ targetᵢ, 1) ÷ Σ wᵢ × 100 over the weighted indicators the township

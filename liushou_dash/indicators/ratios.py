@@ -12,9 +12,8 @@ import pandas as pd
 
 from liushou_dash import catalog
 from liushou_dash.catalog.columns import (
-    COUNT_KEYS,
+    ALL_KEYS,
     ID_COLUMNS,
-    MEASURE_KEYS,
     is_missing,
     rate_indicators,
 )
@@ -62,7 +61,7 @@ def with_rates(frame: pd.DataFrame, level: str = "township") -> pd.DataFrame:
 
 def totals(frame: pd.DataFrame, level: str = "township") -> dict:
     """One row over all rows of `frame`: sums of counts and measures, rates recomputed."""
-    summed = [key for key in (*COUNT_KEYS, *MEASURE_KEYS) if key in frame.columns]
+    summed = [key for key in ALL_KEYS if key in frame.columns]
     row = {key: plain_number(frame[key].sum(min_count=1)) for key in summed}
     row.update({i.key: indicator_value(row, i) for i in rate_indicators(level)})
     return row
@@ -78,8 +77,16 @@ def plain_number(value):
 
 
 def over_time_rule(key: str) -> str:
+    """"last", "sum" or "mean" across months: a measure's or a count's own; a tally of
+    schools is a stock ("last") of a stock, else averaged (schools with a dropout in a
+    quarter are not the sum of its months')."""
     if key in catalog.MEASURES_BY_KEY:
         return catalog.MEASURES_BY_KEY[key].over_time
+    if key == catalog.SCHOOLS_REPORTED:
+        return "last"
+    if key in catalog.SCHOOL_TALLY_KEYS:
+        rule = over_time_rule(key.removesuffix("_schools"))
+        return "last" if rule == "last" else "mean"
     return catalog.SCHOOLS.field(key).over_time
 
 
@@ -91,7 +98,7 @@ def collapse_periods(frame: pd.DataFrame, level: str = "township") -> pd.DataFra
     recomputed from the aggregated numerators and denominators. `period` becomes
     `period_from` and `period_to`."""
     units = [c for c in ID_COLUMNS[level] if c != "period"]
-    values = [k for k in (*COUNT_KEYS, *MEASURE_KEYS) if k in frame.columns]
+    values = [k for k in ALL_KEYS if k in frame.columns]
     by_rule: dict[str, list[str]] = {"last": [], "sum": [], "mean": []}
     for key in values:
         by_rule[over_time_rule(key)].append(key)
@@ -111,5 +118,5 @@ def county_by_period(table: pd.DataFrame, level: str = "township") -> pd.DataFra
     rows = [{"period": period, **totals(group, level)}
             for period, group in table.groupby("period", sort=True)]
     return pd.DataFrame(rows, columns=["period", *(
-        key for key in (*COUNT_KEYS, *MEASURE_KEYS) if key in table.columns),
+        key for key in ALL_KEYS if key in table.columns),
         *(i.key for i in rate_indicators(level))])

@@ -33,7 +33,6 @@ ACCENT, MUTED, ALERT, MONEY_IN = "#1f5fa8", "#9fb7d3", "#c0392b", "#d9a441"
 NO_FONT_NOTE = ("（本机没有中文字体，通报中的图表未能生成。请系统管理员安装 Noto Sans CJK 字体，"
                 "如 Debian 的 fonts-noto-cjk，然后重新生成通报。）")
 LOG = logging.getLogger(__name__)
-TREND_KEYS = ("archived_rate", "paired_rate", "visit_rate", "contact_rate", "disbursement_rate")
 
 
 @lru_cache(maxsize=1)
@@ -102,8 +101,9 @@ def trend_chart(trend: pd.DataFrame) -> bytes:
     """The county's main rates month by month (`trend`: one row per period)."""
     figure, axes = _figure(6.3, 2.8)
     months = [f"{int(p[5:])}月" if p[5:] != "01" else f"{p[:4]}年1月" for p in trend["period"]]
-    for key in TREND_KEYS:
-        label = catalog.label_of(key) + ("（年内累计）" if key == "disbursement_rate" else "")
+    for key in catalog.on(catalog.TREND):
+        year_to_date = catalog.INDICATORS_BY_KEY[key].year_to_date
+        label = catalog.label_of(key) + ("（年内累计）" if year_to_date else "")
         axes.plot(months, trend[key].astype("float64") * 100, marker="o", markersize=3,
                   linewidth=1.5, label=label)
     axes.set_ylabel("%")

@@ -30,7 +30,6 @@ from liushou_dash.indicators.alerts import REPORT_LABELS
 from liushou_dash.indicators.alerts import as_frame as alerts_frame
 from liushou_dash.reports.bulletin import (
     GROUP,
-    KPI_KEYS,
     OFFICE,
     Bulletin,
     Heading,
@@ -38,9 +37,8 @@ from liushou_dash.reports.bulletin import (
     Picture,
     Table,
     collect,
-    content,
-    title,
 )
+from liushou_dash.reports.bulletin_text import content, title
 
 RED = RGBColor(0xC0, 0x00, 0x00)
 TITLE_FONT, BODY_FONT, HEADING_FONT, LEAD_FONT = "宋体", "仿宋", "黑体", "楷体"
@@ -289,7 +287,7 @@ def _nullable(column: pd.Series) -> pd.Series:
 
 def ranking_sheet(b: Bulletin) -> tuple[pd.DataFrame, dict]:
     r = b.ranked
-    rates = {catalog.label_of(key): r[key] for key in b.rules.weights}
+    rates = {catalog.INDICATORS_BY_KEY[key].label: r[key] for key in b.rules.weights}
     frame = pd.DataFrame({
         "排名": _nullable(r["rank"]), "乡镇代码": r["township_code"],
         "乡镇名称": r["township_name"], "综合得分": r["score"],
@@ -299,18 +297,25 @@ def ranking_sheet(b: Bulletin) -> tuple[pd.DataFrame, dict]:
 
 
 def kpi_sheet(b: Bulletin) -> pd.DataFrame:
-    indicators = [catalog.INDICATORS_BY_KEY[k] for k in KPI_KEYS]
-    return pd.DataFrame({"指标": [i.label for i in indicators],
-                         "本月": [b.county.get(i.key) for i in indicators],
-                         "上月": [b.county_before.get(i.key) for i in indicators],
-                         "目标": [i.target for i in indicators],
-                         "单位": [i.unit for i in indicators]})
+    """The figures of 表1 as numbers: 本月 and 上月 are figures.py's value and previous (last
+    month over the same townships), the very numbers `figures --json` prints."""
+    shown = b.figures.figures
+    return pd.DataFrame({"指标": [f.label for f in shown],
+                         "本月": [_number(f.value) for f in shown],
+                         "上月": [_number(f.previous) for f in shown],
+                         "目标": [f.indicator.target for f in shown],
+                         "单位": [f.indicator.unit for f in shown],
+                         "口径": [f.basis for f in shown]})
 
 
-def _kpi_formats(sheet):
+def _number(value) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _kpi_formats(sheet, b: Bulletin):
     """Per-row number formats: a rate row in %, a count row as a whole number."""
-    for row, key in enumerate(KPI_KEYS, start=2):
-        percent = catalog.INDICATORS_BY_KEY[key].is_percent
+    for row, figure in enumerate(b.figures.figures, start=2):
+        percent = figure.indicator.is_percent
         for column in ("B", "C", "D"):
             sheet[f"{column}{row}"].number_format = PERCENT_FORMAT if percent else COUNT_FORMAT
 
@@ -320,7 +325,7 @@ def xlsx_bytes(b: Bulletin) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     _sheet(workbook, "主要指标", kpi_sheet(b), {})
-    _kpi_formats(workbook["主要指标"])
+    _kpi_formats(workbook["主要指标"], b)
     _sheet(workbook, "乡镇排名", *ranking_sheet(b))
     u = b.unguarded
     _sheet(workbook, "无人监护学校", pd.DataFrame({

@@ -127,7 +127,22 @@ class VegaChart:
     caption: str        # one sentence under the chart: what it shows
 
 
-TREND_MONTH, TREND_INDICATOR, TREND_VALUE = "月份", "指标", "比率"
+TREND_MONTH, TREND_INDICATOR, TREND_VALUE, TREND_COVERAGE = "月份", "指标", "比率", "已报乡镇"
+
+
+def _coverage(series: pd.DataFrame) -> list[str]:
+    """"27/29" per month: how many townships each month's county figures count."""
+    return [f"{int(r)}/{int(e)}" for r, e in zip(series["reported"], series["expected"])]
+
+
+def coverage_note(series: pd.DataFrame) -> str:
+    """The months whose county figures leave townships out (not reported, or returned),
+    said under every county trend: a dip there may be the missing townships."""
+    short = [f"{period_label(p)}（{c}）" for p, c, r, e in zip(
+        series["period"], _coverage(series), series["reported"], series["expected"]) if r < e]
+    if not short:
+        return "各月均已全部乡镇计入。"
+    return f"{'、'.join(short)}有乡镇未报或月报已退回，当月合计只含已报乡镇。"
 
 
 def county_trend(series: pd.DataFrame, keys: Sequence[str]) -> VegaChart:
@@ -138,7 +153,8 @@ def county_trend(series: pd.DataFrame, keys: Sequence[str]) -> VegaChart:
     data = pd.DataFrame({
         TREND_MONTH: months * len(keys),
         TREND_INDICATOR: [label for label in labels for _ in months],
-        TREND_VALUE: pd.concat([series[k].astype("float64") for k in keys], ignore_index=True)})
+        TREND_VALUE: pd.concat([series[k].astype("float64") for k in keys], ignore_index=True),
+        TREND_COVERAGE: _coverage(series) * len(keys)})
     spec = {
         "title": {"text": "全县主要指标月度趋势", "anchor": "start"},
         "height": HEIGHT - 70,  # the plot area: HEIGHT is plotly's, title and margins included
@@ -155,9 +171,11 @@ def county_trend(series: pd.DataFrame, keys: Sequence[str]) -> VegaChart:
                       "legend": {"orient": "top", "title": None}},
             "tooltip": [{"field": TREND_MONTH, "type": "ordinal"},
                         {"field": TREND_INDICATOR, "type": "nominal"},
-                        {"field": TREND_VALUE, "type": "quantitative", "format": ".1%"}]}}
+                        {"field": TREND_VALUE, "type": "quantitative", "format": ".1%"},
+                        {"field": TREND_COVERAGE, "type": "nominal"}]}}
     return VegaChart(data, spec, f"{_span(series['period'].tolist())}全县{'、'.join(labels)}"
-                                 "逐月变化，比率均由各乡镇分子、分母合计后重新计算，目标均为100%。")
+                                 "逐月变化，比率均由各乡镇分子、分母合计后重新计算，目标均为100%。"
+                                 + coverage_note(series))
 
 
 def count_and_rate(series: pd.DataFrame, count_key: str, rate_key: str) -> Chart:
@@ -175,7 +193,7 @@ def count_and_rate(series: pd.DataFrame, count_key: str, rate_key: str) -> Chart
     figure.update_layout(yaxis2=dict(title=dict(text=rate_label), overlaying="y", side="right",
                                      showgrid=False, tickformat=".1%", rangemode="tozero"))
     return Chart(figure, f"{_span(series['period'].tolist())}全县{count_label}（柱，左轴）和"
-                         f"{rate_label}（线，右轴）；某月有乡镇未上报时，该月合计不含这些乡镇。")
+                         f"{rate_label}（线，右轴）。{coverage_note(series)}")
 
 
 def township_trend(table: pd.DataFrame, key: str, colours: Mapping[str, str]) -> Chart:

@@ -36,7 +36,7 @@ CLASS_COUNT = 5
 # no hue of the target colours, so nobody reads a count of children as good or bad.
 DESCRIBED = ("#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
 NO_DATA_COLOUR = "#bdbdbd"
-NO_DATA_TEXT = "未报/无数据"
+NO_DATA_TEXT = "未报、已退回或无数据"
 HOME_COLOUR, SCHOOL_COLOUR = "#6a3d9a", "#1f1f1f"  # dark: they sit on red and green
 FILL_ALPHA, POINT_ALPHA = 255, 230  # opaque: the fill is exactly the status colour
 CANVAS = (900, 560)  # the size (px) the first view is fitted to
