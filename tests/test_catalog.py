@@ -45,7 +45,8 @@ def test_every_count_field_says_how_it_aggregates_over_time():
 
 
 def test_indicators_name_known_quantities():
-    known = set(catalog.SCHOOL_COUNT_KEYS) | set(catalog.MEASURES_BY_KEY)
+    known = (set(catalog.SCHOOL_COUNT_KEYS) | set(catalog.SCHOOL_TALLY_KEYS)
+             | set(catalog.MEASURES_BY_KEY))
     for indicator in catalog.INDICATORS:
         assert indicator.numerator in known, indicator.key
         assert indicator.denominator is None or indicator.denominator in known, indicator.key

@@ -40,8 +40,10 @@ def expected_header(level: str) -> list[str]:
     if level == "school":
         ids += ["school_code", "school_name"]
         measures = []
-    rates = [i.key for i in catalog.INDICATORS if i.is_rate and level in i.levels]
-    return [*ids, *catalog.SCHOOL_COUNT_KEYS, *measures, *rates]
+    rates = [i for i in catalog.INDICATORS if i.is_rate and level in i.levels]
+    read = {key for i in rates for key in (i.numerator, i.denominator)}
+    tallies = [k for k in catalog.SCHOOL_TALLY_KEYS if k in read and level == "township"]
+    return [*ids, *catalog.SCHOOL_COUNT_KEYS, *tallies, *measures, *(i.key for i in rates)]
 
 
 @pytest.fixture
