@@ -370,9 +370,12 @@ def test_table_columns_follow_the_catalogue():
     rates = [i.key for i in catalog.INDICATORS if i.is_rate]
     school_rates = [i.key for i in catalog.INDICATORS if i.is_rate and "school" in i.levels]
     measures = [m.key for m in catalog.MEASURES]
+    read = {key for i in catalog.INDICATORS if i.is_rate and "township" in i.levels
+            for key in (i.numerator, i.denominator)}
+    tallies = [key for key in catalog.SCHOOL_TALLY_KEYS if key in read]  # those rates read
     assert columns.table_columns("township") == (
-        "period", "township_code", "township_name", *catalog.SCHOOL_COUNT_KEYS, *measures,
-        *rates)
+        "period", "township_code", "township_name", *catalog.SCHOOL_COUNT_KEYS, *tallies,
+        *measures, *rates)
     assert columns.value_columns("school") == (*catalog.SCHOOL_COUNT_KEYS, *school_rates)
 
 
