@@ -16,7 +16,7 @@ st.caption("卡片数值按目标着色：绿色达标，橙色接近目标，�
            "口径见上一行；悬停问号查看计算公式、分子分母、目标和上月值。")
 
 st.subheader("需要立即处理")
-views.show_alerts(cache.alerts(flt), period, cache.alert_files(flt))
+views.show_alerts(cache.month_alerts(flt), period, cache.alert_files(flt))
 
 st.subheader("乡镇排名")
 st.caption("按综合得分排名（各项比率达到目标的程度加权平均，权重见监测规则）；"

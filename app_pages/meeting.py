@@ -12,7 +12,7 @@ import streamlit as st
 from liushou_dash import catalog
 from liushou_dash.catalog import messages
 from liushou_dash.core import periods
-from liushou_dash.indicators import alerts as alert_rules
+from liushou_dash.indicators import alerts
 from liushou_dash.indicators import cards
 from liushou_dash.web import cache, maps, session, views
 from liushou_dash.web.markup import escaped
@@ -21,7 +21,7 @@ TITLE = "留守儿童关爱工作 · 联席会议大屏"
 MAP_CANVAS = (600, 370)  # the map's column of a 1920 × 1080 projector
 RANKED = 5               # the ranking's top and bottom rows shown
 # Lines per kind of alert (a 无人监护 line takes two); the rest counted in a line under them.
-ALERT_LINES = {alert_rules.UNGUARDED: 5, alert_rules.MISSING_RETURN: 4}
+ALERT_LINES = {alerts.UNGUARDED: 5, alerts.MISSING_RETURN: 4}
 # The meeting screen's own spacing: less white above and between blocks than the other
 # pages, so that everything fits one projector screen (static CSS, nothing from data).
 FIT_SCREEN = """<style>
@@ -89,8 +89,8 @@ def alert_list(urgent: list, period: str) -> None:
         lines = [f"- {escaped(a.message)}" for a in chosen[:room]]
         if len(chosen) > room:
             lines.append(f"- ……另有{len(chosen) - room}条，完整清单见总览页")
-        box = st.error if kind == alert_rules.UNGUARDED else st.warning
-        box(f"**{alert_rules.KIND_LABELS[kind]}（{len(chosen)}条）**\n\n" + "\n".join(lines))
+        box = st.error if kind == alerts.UNGUARDED else st.warning
+        box(f"**{alerts.KIND_LABELS[kind]}（{len(chosen)}条）**\n\n" + "\n".join(lines))
 
 
 @session.fragment(run_every=cache.MEETING_REFRESH_SECONDS)

@@ -24,7 +24,7 @@ from liushou_dash.core.db import has_schema
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.models import County, Submission
 from liushou_dash.core.periods import period_label
-from liushou_dash.indicators import alerts as alerting
+from liushou_dash.indicators import alerts
 from liushou_dash.indicators import figures, ranking, ratios, stored
 from liushou_dash.indicators.figures import MonthFigures
 
@@ -115,16 +115,16 @@ def collect(engine: Engine, period: str, approved_only: bool = False,
     before = frame[frame["period"] == periods.previous_period(period)].reset_index(drop=True)
     trend = ratios.county_by_period(frame)
     trend = trend[trend["reported"] > 0].reset_index(drop=True)
-    unguarded = alerting.unguarded_schools(engine, period, approved_only)
-    status = alerting.reporting_status(engine, period, today)
-    recent = stored.township_table(engine, alerting.recent_months(period, rules, approved_only))
+    unguarded = alerts.unguarded_schools(engine, period, approved_only)
+    status = alerts.reporting_status(engine, period, today)
+    recent = stored.township_table(engine, alerts.recent_months(period, rules, approved_only))
     return Bulletin(
         period=period, county_name=county_name(engine), issued=today,
         demo=settings.is_demo(engine), rules=rules, townships=month, before=before, trend=trend,
         figures=figures.month_figures(month, before, period, FIGURE_KEYS, approved_only),
         ranked=ranking.rank_townships(month, rules.weights, before),
         unguarded=unguarded, status=status, deadline_day=settings.deadline_day(engine),
-        alerts=alerting.from_tables(period, recent, unguarded, status, rules))
+        alerts=alerts.from_tables(period, recent, unguarded, status, rules))
 
 
 # --- Blocks ----------------------------------------------------------------------------------

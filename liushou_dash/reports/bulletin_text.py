@@ -9,7 +9,7 @@ from liushou_dash import catalog
 from liushou_dash.catalog import columns, messages, wording
 from liushou_dash.catalog.columns import format_value
 from liushou_dash.catalog.rules import Rules
-from liushou_dash.indicators import alerts as alerting
+from liushou_dash.indicators import alerts
 from liushou_dash.indicators import ranking, targets
 from liushou_dash.indicators.figures import Figure
 from liushou_dash.reports import bulletin_charts
@@ -294,7 +294,7 @@ def unguarded_blocks(b: Bulletin) -> list:
 
 
 def lagging_blocks(b: Bulletin) -> list:
-    lagging = b.alerts_of(alerting.BELOW_TARGET)
+    lagging = b.alerts_of(alerts.BELOW_TARGET)
     months = b.rules.months_running
     if not lagging:
         return [Paragraph(f"没有{TOWNSHIPS_WORD}连续{months}个月低于达标线。")]
@@ -303,7 +303,7 @@ def lagging_blocks(b: Bulletin) -> list:
 
 
 def funds_blocks(b: Bulletin, draw: bool) -> list:
-    idle = b.alerts_of(alerting.FUNDS_IDLE)
+    idle = b.alerts_of(alerts.FUNDS_IDLE)
     mark = wording.percent(b.rules.funds_min_rate)
     blocks = [Paragraph(f"截至{b.label}底，以下{len(idle)}个{TOWNSHIPS_WORD}资金拨付率低于"
                         f"{mark}：" if idle else f"各{TOWNSHIPS_WORD}资金拨付率均达到{mark}以上。"),

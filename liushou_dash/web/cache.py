@@ -35,7 +35,7 @@ from liushou_dash.core.periods import (
     periods_between,
     previous_period,
 )
-from liushou_dash.indicators import alerts as alert_rules
+from liushou_dash.indicators import alerts
 from liushou_dash.indicators import cards, homes, ledger, readers, stored
 from liushou_dash.reports import export
 from liushou_dash.web import charts, filters
@@ -62,7 +62,7 @@ FILTER_KEY = "filter"          # st.session_state: the Filter the sidebar built 
 ACTOR_KEY = "actor"            # st.session_state: the logged-in auth.Actor, if any
 DEMO_BANNER, NO_DATA_MESSAGE = messages.DEMO_BANNER, messages.NO_DATA  # the login screen's
 NOT_AVAILABLE = messages.NOT_AVAILABLE
-URGENT_KINDS = (alert_rules.UNGUARDED, alert_rules.MISSING_RETURN)
+URGENT_KINDS = (alerts.UNGUARDED, alerts.MISSING_RETURN)
 
 
 # --- Cached readers ----------------------------------------------------------------------------
@@ -85,7 +85,7 @@ READERS: dict[str, Callable] = {
     "school_month": lambda engine, *f: readers.school_table(engine, _filter_of(*f)),
     "homes": lambda engine, period, approved: homes.home_list(engine, period, approved),
     "ledger": lambda engine, period, approved: ledger.entries(engine, period, approved),
-    "unguarded": lambda engine, period, approved: alert_rules.unguarded_schools(
+    "unguarded": lambda engine, period, approved: alerts.unguarded_schools(
         engine, period, approved),
     "deadline": lambda engine: settings.deadline_day(engine),
     "statuses": lambda engine, period, today: progress.statuses(engine, (period,), today),
@@ -249,30 +249,30 @@ def trend_filter(flt: Filter) -> Filter:
                   flt.approved_only)
 
 
-def alerts(flt: Filter) -> list:
+def month_alerts(flt: Filter) -> list:
     """alerts.alerts of the filter's latest month (whatever its school types), from the
     cached months the cockpit's cards read too, cut to the chosen townships."""
-    found = _alerts(*data_key(), flt.latest, flt.approved_only, today())
+    found = _month_alerts(*data_key(), flt.latest, flt.approved_only, today())
     return [a for a in found if flt.townships is None or a.township_code in flt.townships]
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=200)
-def _alerts(url: str, version: tuple, period: str, approved: bool, day: dt.date) -> list:
+def _month_alerts(url: str, version: tuple, period: str, approved: bool, day: dt.date) -> list:
     """Composed once for every session: a province's ~2,000 alert messages take a while.
     (`url` and `version` key the cache, see data_key; the readers it calls are cached too.)"""
     rules, shown = load_rules(), cards.cockpit_indicators()
-    recent = township_table(alert_rules.recent_months(period, rules, approved), shown)
+    recent = township_table(alerts.recent_months(period, rules, approved), shown)
     every_return = township_table(Filter((period,)), shown)  # who has reported at all
-    status = alert_rules.month_status(every_return, due_date(period, read("deadline")),
+    status = alerts.month_status(every_return, due_date(period, read("deadline")),
                                       day)
-    return alert_rules.from_tables(period, recent, read("unguarded", period, approved),
+    return alerts.from_tables(period, recent, read("unguarded", period, approved),
                                    status, rules)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=200)
 def _alert_files(url: str, version: tuple, flt: Filter, day: dt.date) -> dict[str, bytes]:
     # url, version and day only key the cache: the data (data_key) and "today" of the alerts.
-    frame = alert_rules.as_frame(alerts(flt))
+    frame = alerts.as_frame(month_alerts(flt))
     title = f"{period_label(flt.latest)}预警清单"
     return {fmt: export.frame_bytes(frame, fmt, title, labelled=True)
             for fmt in export.FORMATS}
@@ -338,4 +338,4 @@ def current_actor():
 
 def urgent_alerts(flt: Filter) -> list:
     """The alerts that cannot wait: children without a guardian, returns not in."""
-    return [a for a in alerts(flt) if a.kind in URGENT_KINDS]
+    return [a for a in month_alerts(flt) if a.kind in URGENT_KINDS]

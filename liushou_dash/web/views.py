@@ -13,7 +13,7 @@ from liushou_dash.catalog import messages
 from liushou_dash.core import cell_text, periods
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.periods import period_label
-from liushou_dash.indicators import alerts as alert_rules
+from liushou_dash.indicators import alerts
 from liushou_dash.indicators import cards
 from liushou_dash.reports import export
 from liushou_dash.web import cache, navigation, session, tables
@@ -131,8 +131,8 @@ def show_alerts(found: Sequence, period: str, files: Mapping[str, bytes]) -> Non
     for kind in cache.URGENT_KINDS:
         chosen = [a for a in found if a.kind == kind]
         if chosen:
-            box = st.error if kind == alert_rules.UNGUARDED else st.warning
-            box(_alert_list(alert_rules.KIND_LABELS[kind], chosen))
+            box = st.error if kind == alerts.UNGUARDED else st.warning
+            box(_alert_list(alerts.KIND_LABELS[kind], chosen))
     others = [a for a in found if a.kind not in cache.URGENT_KINDS]
     if others:
         with st.expander(f"其他提醒（{len(others)}条）：连续未达标、资金拨付滞后"):
