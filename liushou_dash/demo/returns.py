@@ -1,7 +1,7 @@
 """The demo's 学校月报: every school's row in every period, drawn as (period × school)
 arrays so that a province's 1.2 million rows take seconds. Every row obeys every validation
-rule of catalog/validation.py (男 + 女, the stages and the guardians add up to the left-behind children;
-the parts never exceed them; visits never exceed the paired)."""
+rule of catalog/validation.py (男 + 女, the stages and the guardians add up to the
+left-behind children; the parts never exceed them; visits never exceed the paired)."""
 from __future__ import annotations
 
 import numpy as np
