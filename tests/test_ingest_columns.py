@@ -100,10 +100,11 @@ def test_count_columns_at_once_read_as_one_column_at_a_time():
 
 
 def test_codes_names_and_notes_read_as_before():
-    rows = [["5205251080", " 学校 ", 100.0] + [0.0] * 21 + [" 备注 "],
-            [5205251081.0, "", 100.0] + [0.0] * 21 + [""],
-            ["５２０５２５１０８２", None, 100.0] + [0.0] * 21 + [7.0],
-            ["'5205251083", "学校", 100.0] + [0.0] * 21 + ["*"]]
+    zeros = [0.0] * (len(catalog.SCHOOLS.count_fields) - 1)   # every count after 在校学生数
+    rows = [["5205251080", " 学校 ", 100.0] + zeros + [" 备注 "],
+            [5205251081.0, "", 100.0] + zeros + [""],
+            ["５２０５２５１０８２", None, 100.0] + zeros + [7.0],
+            ["'5205251083", "学校", 100.0] + zeros + ["*"]]
     frame, _ = normalise_sheet(_parsed(rows))
     assert frame["school_code"].tolist() == ["5205251080", "5205251081", "5205251082",
                                              "5205251083"]
