@@ -5,15 +5,21 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect, select
+from sqlalchemy import create_engine, delete, event, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from liushou_dash.core import rollup, township_months
 from liushou_dash.core.models import AuditEntry, Setting
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'liushou.db'}"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+# Setting a migration writes when it changed what the derived tables (the rollup and the
+# township months) hold: init_db then refills them once, at the newest revision, with the
+# newest code. (A migration that filled them itself would run the code of the day against
+# the columns of its own revision, and break as soon as a later one adds a column.)
+DERIVED_STALE = "derived_stale"
 
 
 def database_url(url: str | None = None) -> str:
@@ -138,3 +144,15 @@ def init_db(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        refill_derived(connection)
+
+
+def refill_derived(connection: Connection) -> None:
+    """The rollup and the township months computed again from the returns, when a
+    migration marked them stale (DERIVED_STALE), in the caller's transaction."""
+    stale = select(Setting.value).where(Setting.key == DERIVED_STALE)
+    if connection.execute(stale).first() is None:
+        return
+    rollup.rebuild(connection)
+    township_months.rebuild(connection)
+    connection.execute(delete(Setting).where(Setting.key == DERIVED_STALE))

@@ -1,7 +1,7 @@
 """submission totals rollup
 
-The rollup table (liushou_dash/core/rollup.py; revision 0006 fills it for the submissions
-already stored), and the indexes that keep a province's
+The rollup table (liushou_dash/core/rollup.py; init-db fills it for the submissions already
+stored), and the indexes that keep a province's
 dashboards and uploads fast: a township's months, and home codes (ingest's E04 lookup).
 
 Revision ID: 0002
@@ -60,7 +60,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_submissions_township', ['township_code', 'period'], unique=False)
 
     # ### end Alembic commands ###
-    # Filled by 0006, with the code of that revision (this one's columns are older).
+    # Filled by init-db at the newest revision (0006 marks the derived tables stale).
 
 
 def downgrade() -> None:

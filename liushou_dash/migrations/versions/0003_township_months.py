@@ -59,7 +59,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('period', 'approved_only', 'township_code')
     )
     # ### end Alembic commands ###
-    # Filled by 0006, with the code of that revision (this one's columns are older).
+    # Filled by init-db at the newest revision (0006 marks the derived tables stale).
 
 
 def downgrade() -> None:

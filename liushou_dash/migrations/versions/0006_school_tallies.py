@@ -6,8 +6,9 @@ how many schools reported (schools_reported): an indicator "schools with X ÷ sc
 a catalogue declaration. The township months are computed again: a returned return is no
 longer counted (core/queries.current_conditions).
 
-The data of every earlier revision is filled here, once, by the code of this one: 0002 and
-0003 used to fill their tables with the code of the day, which no longer matches their columns.
+The derived tables are marked stale: init-db refills them at the newest revision with the
+newest code (core/db.refill_derived). 0002 and 0003 used to fill their tables with the code of
+the day, which no longer matched their columns once later revisions added some.
 
 Revision ID: 0006
 Revises: 0005
@@ -39,9 +40,14 @@ def upgrade() -> None:
     with op.batch_alter_table('township_months', schema=None) as batch_op:
         for key in (SCHOOLS_REPORTED, *TALLIES):
             batch_op.add_column(sa.Column(key, sa.Integer(), nullable=True))
-    from liushou_dash.core import rollup, township_months  # the code of this revision
-    rollup.rebuild(op.get_bind())
-    township_months.rebuild(op.get_bind())
+    mark_derived_stale()
+
+
+def mark_derived_stale() -> None:
+    """Ask init-db to refill the rollup and the township months at the newest revision
+    (core/db.DERIVED_STALE): this revision's columns are not the newest code's."""
+    op.execute("DELETE FROM settings WHERE key = 'derived_stale'")
+    op.execute("INSERT INTO settings (key, value) VALUES ('derived_stale', '1')")
 
 
 def downgrade() -> None:
