@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from liushou_dash import catalog
 from liushou_dash.core import filtering
 from liushou_dash.core.actors import Actor
 from liushou_dash.core.db import dispose_engines
@@ -101,7 +102,7 @@ def ended(app: AppTest) -> str:
 
 def test_the_meeting_screen_shows_while_the_session_holds(demo_engine, meeting_alone):
     app = meeting_alone(make_user(demo_engine, "meeting1", "leader"))
-    assert len(app.metric) == 9 and session.ACTOR in app.session_state
+    assert len(app.metric) == len(catalog.on(catalog.CARD)) and session.ACTOR in app.session_state
 
 
 def test_the_meeting_screens_fragment_ends_a_session_whose_password_changed(demo_engine,
