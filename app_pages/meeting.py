@@ -99,6 +99,7 @@ def screen():
     st.markdown(f"**{views.as_of_text(flt)}**")
     latest, before = cache.month_pair(flt)
     found = cards.cards(latest, before, period, approved_only=flt.approved_only)
+    views.fit_cards(len(found))
     views.show_cards(found, per_row=max(len(found), 1))  # one row, however many declared
     left, middle, right = st.columns([1.15, 1, 1.05], gap="medium")
     with left:

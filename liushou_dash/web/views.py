@@ -251,7 +251,19 @@ def large_type() -> None:
     st.html(LARGE_TYPE)
 
 
+ROW_OF_CARDS = 9  # how many cards of LARGE_TYPE one projector row holds without cutting a value
+
+
+def fit_cards(count: int) -> None:
+    """LARGE_TYPE's cards scaled down so that `count` of them fit one row: a card added to
+    the catalogue must not cut "98.6%" to "98.…" on the projector."""
+    scale = min(1.0, ROW_OF_CARDS / max(count, 1))
+    st.html(f"<style>[data-testid='stMetricValue'] {{ font-size: {3 * scale:.2f}rem; }}\n"
+            f"[data-testid='stMetricDelta'] {{ font-size: {1.05 * scale:.2f}rem; }}</style>")
+
+
 def as_of_text(flt: Filter) -> str:
     stamp = cache.data_as_of()
-    when = messages.NOT_AVAILABLE if stamp is None else f"{stamp.year}年{stamp.month}月{stamp.day}日 {stamp:%H:%M}"
+    when = (messages.NOT_AVAILABLE if stamp is None
+            else f"{stamp.year}年{stamp.month}月{stamp.day}日 {stamp:%H:%M}")
     return f"{messages.DATA_AS_OF} {when}（最近一次上报、审核、退回或回退的时间）"
