@@ -28,7 +28,21 @@ def parse_period(period: str) -> tuple[int, int]:
 
 def period_of(day: dt.date) -> str:
     """The month `day` falls in."""
-    return f"{day.year:04d}-{day.month:02d}"
+    return period_in(day.year, day.month)
+
+
+def period_in(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def first_of_year(period: str) -> str:
+    """January of `period`'s year: where a year-to-date figure starts."""
+    return period_in(parse_period(period)[0], 1)
+
+
+def starts_year(period: str) -> bool:
+    """January: a year-to-date figure has no previous month in the same year."""
+    return parse_period(period)[1] == 1
 
 
 def month_number(period: str) -> int:
@@ -38,7 +52,7 @@ def month_number(period: str) -> int:
 
 
 def period_of_month_number(number: int) -> str:
-    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+    return period_in(number // 12, number % 12 + 1)
 
 
 def periods_between(first: str, last: str) -> tuple[str, ...]:

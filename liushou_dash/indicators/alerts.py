@@ -35,6 +35,7 @@ from liushou_dash.core.models import (
 from liushou_dash.core.periods import (
     due_date,
     month_number,
+    parse_period,
     period_label,
     period_of_month_number,
 )
@@ -239,7 +240,7 @@ def _below_target_alerts(table: pd.DataFrame, period: str, rules: Rules) -> list
 
 def idle_funds(table: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """Rows of a one-month township table whose year-to-date disbursement lags."""
-    month = int(table["period"].iloc[0][5:]) if len(table) else 0
+    month = parse_period(table["period"].iloc[0])[1] if len(table) else 0
     if month < rules.funds_check_month:
         return table.iloc[0:0]
     rate = table["disbursement_rate"].astype("float64")

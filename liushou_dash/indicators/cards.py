@@ -126,7 +126,7 @@ def money_cards(latest: pd.DataFrame, previous: pd.DataFrame, period: str,
     """The fund's year to date in 万元, then the disbursement rate against the even pace.
     (In January the ledger starts a new year: no change from December.)"""
     now, before = ratios.totals(latest), ratios.totals(previous)
-    new_year = period.endswith("-01")
+    new_year = periods.starts_year(period)
     found = []
     for key in MONEY_KEYS:
         label = catalog.MEASURES_BY_KEY[key].label

@@ -115,7 +115,7 @@ def _like_for_like(month: pd.DataFrame, before: pd.DataFrame) -> tuple[pd.DataFr
 
 
 def _basis(indicator: catalog.Indicator, cover: Coverage, carried: int, period: str) -> str:
-    if indicator.year_to_date and period.endswith("-01"):
+    if indicator.year_to_date and periods.starts_year(period):
         return "1月为本年度首月，不与上年比较"
     if not indicator.from_returns:
         return f"较上月，全部{cover.expected}个{TOWNSHIP_WORD}"
@@ -144,7 +144,7 @@ def month_figures(month: pd.DataFrame, before: pd.DataFrame, period: str,
     for key in keys:
         indicator = catalog.INDICATORS_BY_KEY[key]
         value = indicator_value(now, indicator)
-        if indicator.year_to_date and period.endswith("-01"):
+        if indicator.year_to_date and periods.starts_year(period):
             previous = float("nan")
         else:
             previous = indicator_value(alike if indicator.from_returns else all_before, indicator)

@@ -19,6 +19,7 @@ from liushou_dash.catalog.columns import MONEY
 from liushou_dash.core import periods
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.models import FundingEntry, Township
+from liushou_dash.core.periods import period_in
 from liushou_dash.indicators import readers
 
 ENTRY_KEYS = tuple(f.key for f in catalog.FUNDING.fields)
@@ -87,7 +88,7 @@ def cumulative(ledger: pd.DataFrame, period: str) -> pd.DataFrame:
                           "even_pace": allocated_so_far * months / 12})
     future = frame["month"] > last
     frame.loc[future, ["allocated", "disbursed"]] = float("nan")
-    return frame.assign(period=[f"{year:04d}-{m:02d}" for m in months])
+    return frame.assign(period=[period_in(year, m) for m in months])
 
 
 def pick(ledger: pd.DataFrame, kinds=(), sources=(), categories=(), text: str = "") -> pd.DataFrame:

@@ -34,7 +34,7 @@ from liushou_dash.core.models import (
     TownshipMonth,
     Village,
 )
-from liushou_dash.core.periods import due_date, period_end
+from liushou_dash.core.periods import due_date, first_of_year, month_number, period_end
 from liushou_dash.core.queries import (
     current_conditions,
     frame_in_chunks,
@@ -155,10 +155,9 @@ def _master_counts(conn: Connection, flt: Filter) -> pd.DataFrame:
 
 
 def _with_month_and_year(frame: pd.DataFrame) -> pd.DataFrame:
-    """Adds `month` (an integer for merge_asof; see month_number) and `year` (text)."""
-    year = frame["period"].str[:4]
-    month = year.astype("int64") * 12 + frame["period"].str[5:7].astype("int64") - 1
-    return frame.assign(month=month, year=year)
+    """Adds `month` (month_number, an integer for merge_asof) and `year` (its January)."""
+    return frame.assign(month=frame["period"].map(month_number).astype("int64"),
+                        year=frame["period"].map(first_of_year).astype(object))
 
 
 def _current_submissions(conn: Connection, flt: Filter) -> pd.DataFrame:
@@ -179,7 +178,7 @@ def _current_submissions(conn: Connection, flt: Filter) -> pd.DataFrame:
         *common, Submission.period <= flt.latest, or_(
             Submission.period >= first,
             unit_and_period.in_(latest_before_span(Submission.has_homes, "")),
-            unit_and_period.in_(latest_before_span(Submission.has_funding, f"{first[:4]}-01"))))
+            unit_and_period.in_(latest_before_span(Submission.has_funding, first_of_year(first)))))
     return _with_month_and_year(read_frame(conn, statement))
 
 

@@ -24,8 +24,7 @@ from liushou_dash.core.db import has_schema
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.models import County, Submission
 from liushou_dash.core.periods import period_label
-from liushou_dash.indicators import alerts
-from liushou_dash.indicators import figures, ranking, ratios, stored
+from liushou_dash.indicators import alerts, figures, ranking, ratios, stored
 from liushou_dash.indicators.figures import MonthFigures
 
 TREND_MONTHS = 12
@@ -183,7 +182,7 @@ def check_period(engine: Engine, period: str, today: dt.date | None = None) -> N
     except ValueError as exc:
         raise NoBulletin(str(exc), usage=True) from None
     today = today or dt.date.today()
-    if period > f"{today.year:04d}-{today.month:02d}":
+    if period > periods.period_of(today):
         raise NoBulletin(f"{period_label(period)}尚未到来，不能生成通报", usage=True)
     if period not in available_periods(engine):
         raise NoBulletin(f"{period_label(period)}暂无上报数据，不能生成通报", usage=False)

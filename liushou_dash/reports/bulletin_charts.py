@@ -19,6 +19,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from liushou_dash import catalog
+from liushou_dash.core.periods import parse_period, starts_year
 
 FONT_FILES = (  # Debian/Ubuntu fonts-noto-cjk, then other common places
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -100,7 +101,8 @@ def score_chart(ranked: pd.DataFrame, flagged: set[str]) -> bytes:
 def trend_chart(trend: pd.DataFrame) -> bytes:
     """The county's main rates month by month (`trend`: one row per period)."""
     figure, axes = _figure(6.3, 2.8)
-    months = [f"{int(p[5:])}月" if p[5:] != "01" else f"{p[:4]}年1月" for p in trend["period"]]
+    months = ["{}年{}月".format(*parse_period(p)) if starts_year(p)
+              else f"{parse_period(p)[1]}月" for p in trend["period"]]
     for key in catalog.on(catalog.TREND):
         year_to_date = catalog.INDICATORS_BY_KEY[key].year_to_date
         label = catalog.label_of(key) + ("（年内累计）" if year_to_date else "")

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from liushou_dash import catalog
 from liushou_dash.catalog import wording
 from liushou_dash.core.cell_text import defuse, display_width
+from liushou_dash.core.periods import parse_period
 from liushou_dash.indicators.alerts import REPORT_LABELS
 from liushou_dash.indicators.alerts import as_frame as alerts_frame
 from liushou_dash.reports.bulletin import (
@@ -130,7 +131,7 @@ def _page(doc):
 def _masthead(doc, b: Bulletin):
     _paragraph(doc, f"{b.county_name}留守儿童关爱工作通报", TITLE_FONT, Pt(30), True,
                WD_ALIGN_PARAGRAPH.CENTER, colour=RED, after=6)
-    _paragraph(doc, f"{b.period[:4]}年第{int(b.period[5:])}期", BODY_FONT, Pt(16),
+    _paragraph(doc, "{}年第{}期".format(*parse_period(b.period)), BODY_FONT, Pt(16),
                align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
     if b.demo:
         _paragraph(doc, "（示例数据，不代表任何真实情况）", BODY_FONT, Pt(12),

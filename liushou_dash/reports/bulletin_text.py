@@ -9,8 +9,8 @@ from liushou_dash import catalog
 from liushou_dash.catalog import columns, messages, wording
 from liushou_dash.catalog.columns import format_value
 from liushou_dash.catalog.rules import Rules
-from liushou_dash.indicators import alerts
-from liushou_dash.indicators import ranking, targets
+from liushou_dash.core.periods import parse_period
+from liushou_dash.indicators import alerts, ranking, targets
 from liushou_dash.indicators.figures import Figure
 from liushou_dash.reports import bulletin_charts
 from liushou_dash.reports.bulletin import (
@@ -107,7 +107,7 @@ def overview(b: Bulletin) -> list[Paragraph]:
                   f"村(居)覆盖率{_v(c, 'village_coverage')}；{_v(c, 'schools')}所学校中有"
                   f"{_v(c, 'schools_with_home')}所建有之家，学校覆盖率"
                   f"{_v(c, 'school_coverage')}。", lead="（四）关爱阵地。"),
-        Paragraph(f"{b.period[:4]}年累计下达关爱专项资金"
+        Paragraph(f"{parse_period(b.period)[0]}年累计下达关爱专项资金"
                   f"{wording.wan_yuan(c.get('allocated'))}，已拨付"
                   f"{wording.wan_yuan(c.get('disbursed'))}，拨付率"
                   f"{_v(c, 'disbursement_rate')}{_pp(b, 'disbursement_rate')}，尚有"
@@ -274,7 +274,7 @@ def focus_blocks(b: Bulletin, draw: bool) -> list:
     """（一）无人监护 （二）连续未达标 （三）资金拨付 (from the end of Q3) （四）月报报送,
     numbered in the order they appear."""
     parts = [("无人监护儿童", unguarded_blocks(b)), ("连续未达标", lagging_blocks(b))]
-    if int(b.period[5:]) >= b.rules.funds_check_month:
+    if parse_period(b.period)[1] >= b.rules.funds_check_month:
         parts.append(("资金拨付", funds_blocks(b, draw)))
     parts.append(("月报报送", [Paragraph(reporting_text(b))]))
     blocks = []

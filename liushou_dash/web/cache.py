@@ -35,8 +35,7 @@ from liushou_dash.core.periods import (
     periods_between,
     previous_period,
 )
-from liushou_dash.indicators import alerts
-from liushou_dash.indicators import cards, homes, ledger, readers, stored
+from liushou_dash.indicators import alerts, cards, homes, ledger, readers, stored
 from liushou_dash.reports import export
 from liushou_dash.web import charts, filters
 from liushou_dash.workflow import meeting_links, progress

@@ -351,7 +351,7 @@ def funding_bars(summary: pd.DataFrame, by: str, period: str,
 def cumulative_curve(curve: pd.DataFrame, period: str) -> Chart:
     """Money disbursed cumulated month by month against the even pace (ledger.cumulative)."""
     months = [f"{m}月" for m in curve["month"]]
-    figure = _figure(f"{period[:4]}年资金累计支出进度", "月份", "金额（万元）")
+    figure = _figure(f"{parse_period(period)[0]}年资金累计支出进度", "月份", "金额（万元）")
     for key, colour, dash in (("allocated", ALLOCATED_COLOUR, None),
                               ("disbursed", DISBURSED_COLOUR, None),
                               ("even_pace", PACE_COLOUR, "dash")):

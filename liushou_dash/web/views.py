@@ -13,8 +13,7 @@ from liushou_dash.catalog import messages
 from liushou_dash.core import cell_text, periods
 from liushou_dash.core.filtering import Filter
 from liushou_dash.core.periods import period_label
-from liushou_dash.indicators import alerts
-from liushou_dash.indicators import cards
+from liushou_dash.indicators import alerts, cards
 from liushou_dash.reports import export
 from liushou_dash.web import cache, navigation, session, tables
 from liushou_dash.web.charts import Chart, VegaChart
