@@ -81,8 +81,6 @@ class User(Base):
     township_code: Mapped[str | None] = mapped_column(ForeignKey("townships.code"))
     password_hash: Mapped[str] = mapped_column(String(100), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
     # Bumped when the password changes or is reset, or the account is deactivated: a session
     # holds the epoch it logged in under and ends when the account's has moved on.

@@ -6,9 +6,9 @@ few makes the next attempt from that address, or on that account, wait. The addr
 grows steeply (15 s doubling to an hour); the account's stays small (at most 30 s), so an
 attacker hammering `admin` from one address is soon held to one guess an hour while the real
 administrator, from another address, waits at most 30 s. Failures are forgiven with time.
-Names that are no account are delayed the same way, so their delays tell nothing. The old
-users.failed_logins and locked_until are no longer written: the throttle must treat names
-that are no account like accounts, so it cannot live in users.
+Names that are no account are delayed the same way, so their delays tell nothing: the
+throttle treats them like accounts, so it cannot live in users (whose old failed_logins and
+locked_until columns migration 0007 drops).
 """
 from __future__ import annotations
 
