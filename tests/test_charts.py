@@ -161,7 +161,10 @@ def test_the_tooltip_says_name_value_and_fraction_in_chinese(township_map, month
     row = month.dropna(subset=["paired_rate"]).iloc[0]
     tooltip = next(p["tooltip"] for p in polygons["data"]
                    if p["tooltip"].startswith(row["township_name"] + "\n"))
+    judged = "达标" if row["paired_rate"] >= 1 else "接近目标" if row["paired_rate"] >= 0.9 \
+        else "未达标"                 # the table cell's judgement, with rules.toml's 90% mark
     assert tooltip == (f"{row['township_name']}\n结对率：{format_percent(row['paired_rate'])}"
+                       f"（{judged}）"
                        f"\n已结对帮扶/留守儿童数：{row['paired']:,} / {row['left_behind']:,}")
 
 

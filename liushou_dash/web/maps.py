@@ -189,10 +189,13 @@ def legend_title(key: str, period: str | None) -> str:
 
 # --- Layers -----------------------------------------------------------------------------------
 
-def _tooltip(name: str, key: str, row: pd.Series | None) -> str:
+def _tooltip(name: str, key: str, row: pd.Series | None, period: str) -> str:
+    """Name, value with the tables' judgement (达标/接近目标/未达标), and its fraction."""
     indicator = catalog.INDICATORS_BY_KEY[key]
     value = None if row is None else row.get(key)
-    lines = [name, f"{indicator.label}：{columns.format_value(key, value)}"]
+    status = targets.status(key, value, period)
+    judged = f"（{targets.LABELS[status]}）" if status else ""
+    lines = [name, f"{indicator.label}：{columns.format_value(key, value)}{judged}"]
     if indicator.is_rate and row is not None:
         numerator, denominator = row.get(indicator.numerator), row.get(indicator.denominator)
         lines.append(f"{catalog.label_of(indicator.numerator)}/"
@@ -209,14 +212,14 @@ def _area(ring: list) -> float:
     return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2)
 
 
-def _township_rows(boundaries, by_code, key, colours, projection
+def _township_rows(boundaries, by_code, key, period, colours, projection
                    ) -> tuple[list[dict], list[dict]]:
     polygons, labels = [], []
     for township in boundaries.itertuples(index=False):
         row = by_code.loc[township.township_code] if township.township_code in by_code.index \
             else None
         colour = _rgb(colours[township.township_code], FILL_ALPHA)
-        tooltip = _tooltip(township.township_name, key, row)
+        tooltip = _tooltip(township.township_name, key, row, period)
         rings = [_projected(polygon, projection) for polygon in _rings(township.geometry)]
         polygons += [{"polygon": polygon, "fill": colour, "tooltip": tooltip}
                      for polygon in rings]
@@ -325,7 +328,7 @@ def township_map(boundaries: pd.DataFrame, values: pd.DataFrame, key: str, perio
     codes = boundaries["township_code"]
     own = pd.Series(by_code[key].reindex(codes).to_numpy(), index=codes.to_numpy())
     colours = fills(key, own, period)
-    polygons, labels = _township_rows(boundaries, by_code, key, colours, projection)
+    polygons, labels = _township_rows(boundaries, by_code, key, period, colours, projection)
     layers = [_polygon_layer(polygons), *_point_layers(homes, schools, projection),
               _name_layer(unclashing(labels, view.zoom, look.label_pixels), look.label_pixels)]
     deck = pdk.Deck(layers=layers, map_provider=None, map_style=None,
