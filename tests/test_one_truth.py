@@ -94,17 +94,23 @@ def card_texts(app) -> dict[str, tuple[str, str | None]]:
     return {m.label: (m.value, m.delta) for m in app.metric}
 
 
-@pytest.mark.parametrize("period", MONTHS)
-def test_the_cockpit_cards_are_the_json(demo_engine, app_on, period):  # noqa: F811
-    found = figures_json(demo_engine, period)
-    app = app_on(demo_engine, account(demo_engine, "leader"), "app_pages/cockpit.py",
-                 query={"from": period, "to": period})
+def assert_cards_state(app, found: dict) -> None:
+    """Every card of the page shows the JSON's value and its change from `previous`."""
     shown = card_texts(app)
     for card in found["cards"]:
         value, delta = shown[card["label"]]
         assert re.sub(r"^:\w+\[(.*)\]$", r"\1", value) == columns.format_value(
             card["key"], card["value"]), card["key"]
-        assert (delta or None) == columns.change_text(card["key"], card["value"], card["previous"])
+        assert (delta or None) == columns.change_text(card["key"], card["value"],
+                                                      card["previous"])
+
+
+@pytest.mark.parametrize("period", MONTHS)
+def test_the_cockpit_cards_are_the_json(demo_engine, app_on, period):  # noqa: F811
+    found = figures_json(demo_engine, period)
+    app = app_on(demo_engine, account(demo_engine, "leader"), "app_pages/cockpit.py",
+                 query={"from": period, "to": period})
+    assert_cards_state(app, found)
     captions = " ".join(c.value for c in app.caption)
     cover = found["coverage"]
     assert f"{cover['reported']}/{cover['expected']}个乡镇已报" in captions
@@ -116,13 +122,7 @@ def test_the_meeting_screen_shows_the_cards_of_the_json(demo_engine, app_on,  # 
     found = figures_json(demo_engine, period)
     app = app_on(demo_engine, account(demo_engine, "leader"), "app_pages/meeting.py",
                  query={"from": period, "to": period})
-    shown = card_texts(app)
-    for card in found["cards"]:
-        value, delta = shown[card["label"]]
-        assert re.sub(r"^:\w+\[(.*)\]$", r"\1", value) == columns.format_value(
-            card["key"], card["value"]), card["key"]
-        assert (delta or None) == columns.change_text(card["key"], card["value"],
-                                                      card["previous"])
+    assert_cards_state(app, found)
     unguarded = " ".join(e.value for e in app.error)
     for alert in found["alerts"][:3]:
         if alert["kind"] == "guardian_none":
